@@ -1,0 +1,2 @@
+export { startLabelloop, type LaunchOptions, type Labelloop } from './launcher.js';
+export { ServiceProcess, type ServiceProcessOptions } from './service-process.js';

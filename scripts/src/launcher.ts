@@ -1,0 +1,179 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  EMBEDDED_S3_CREDENTIALS,
+  type EmbeddedS3,
+  findNatsServerBinary,
+  freePort,
+  NatsServerNotFoundError,
+  type NatsServerProcess,
+  startEmbeddedS3,
+  startNatsServer,
+} from '@labelloop/embedded';
+import { aptInstall } from './apt-install.js';
+import { ServiceProcess } from './service-process.js';
+
+// Runs labelloop on one machine: embedded infrastructure (nats-server child, in-process S3, PGlite
+// per service) unless NATS_URL / S3_ENDPOINT / DATABASE_URL point at real ones, then every service
+// as its own process, as in a cluster. Used by `npm start` and by the end-to-end tests.
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ADMIN_KEY_BANNER = /^labelloop admin API key \(shown once\): (\S+)$/;
+
+export interface LaunchOptions {
+  /** Where PGlite, S3 objects, the NATS store and logs live. */
+  dataDir: string;
+  /** Environment the services inherit (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Gateway HTTP port; 0 picks a free one. */
+  gatewayPort?: number;
+  /** Pick free ports for the internal gRPC and metrics ports too (tests running side by side). */
+  freeInternalPorts?: boolean;
+  log?: (line: string) => void;
+  readyTimeoutMs?: number;
+}
+
+export interface Labelloop {
+  readonly gatewayUrl: string;
+  /** The admin key when the gateway generated one during this start. */
+  readonly adminKey?: string;
+  readonly natsUrl: string;
+  readonly s3Endpoint: string;
+  readonly services: ReadonlyMap<string, ServiceProcess>;
+  readonly nats?: NatsServerProcess;
+  readonly s3?: EmbeddedS3;
+  stop(): Promise<void>;
+}
+
+interface ServiceSpec {
+  name: string;
+  entry: string;
+  env: Record<string, string>;
+}
+
+async function startNats(dataDir: string, log: (line: string) => void): Promise<NatsServerProcess> {
+  if (!findNatsServerBinary() && !aptInstall('nats-server', log)) throw new NatsServerNotFoundError();
+  return startNatsServer({ dataDir: join(dataDir, 'nats') });
+}
+
+async function waitUntilReady(url: string, timeoutMs: number, failed: () => string | undefined): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const failure = failed();
+    if (failure) throw new Error(failure);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`labelloop did not become ready within ${timeoutMs} ms (${url})`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export async function startLabelloop(options: LaunchOptions): Promise<Labelloop> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? (() => {});
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(join(dataDir, 'logs'), { recursive: true });
+  const cleanups: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+  };
+
+  try {
+    let nats: NatsServerProcess | undefined;
+    let natsUrl = env.NATS_URL;
+    if (!natsUrl) {
+      nats = await startNats(dataDir, log);
+      natsUrl = nats.url;
+      cleanups.push(() => nats!.stop());
+    }
+
+    let s3: EmbeddedS3 | undefined;
+    const s3Env: Record<string, string> = {};
+    if (!env.S3_ENDPOINT) {
+      const bucket = env.S3_BUCKET ?? 'labelloop';
+      s3 = await startEmbeddedS3({ dir: join(dataDir, 's3'), buckets: [bucket] });
+      cleanups.push(() => s3!.close());
+      Object.assign(s3Env, {
+        S3_ENDPOINT: s3.endpoint,
+        S3_BUCKET: bucket,
+        S3_ACCESS_KEY_ID: EMBEDDED_S3_CREDENTIALS.accessKeyId,
+        S3_SECRET_ACCESS_KEY: EMBEDDED_S3_CREDENTIALS.secretAccessKey,
+        S3_FORCE_PATH_STYLE: 'true',
+      });
+    }
+
+    const port = async (fixed: number) => (options.freeInternalPorts ? freePort() : fixed);
+    const gatewayPort = options.gatewayPort === 0 ? await freePort() : (options.gatewayPort ?? Number(env.PORT ?? 8080));
+    const datasetGrpcPort = await port(50051);
+    const pglite = (service: string): Record<string, string> =>
+      env.DATABASE_URL ? {} : { PGLITE_DIR: join(dataDir, 'pg', service) };
+
+    const specs: ServiceSpec[] = [
+      {
+        name: 'dataset',
+        entry: 'services/dataset/dist/main.js',
+        env: {
+          GRPC_PORT: String(datasetGrpcPort),
+          METRICS_PORT: String(await port(9464)),
+          NATS_URL: natsUrl,
+          ...s3Env,
+          ...pglite('dataset'),
+        },
+      },
+      {
+        name: 'gateway',
+        entry: 'services/gateway/dist/main.js',
+        env: {
+          PORT: String(gatewayPort),
+          DATASET_ADDR: `127.0.0.1:${datasetGrpcPort}`,
+          ...pglite('gateway'),
+        },
+      },
+    ];
+
+    let adminKey: string | undefined;
+    let exited: string | undefined;
+    const services = new Map<string, ServiceProcess>();
+    for (const spec of specs) {
+      const service = new ServiceProcess({
+        name: spec.name,
+        entry: join(repoRoot, spec.entry),
+        env: { ...env, ...spec.env },
+        logFile: join(dataDir, 'logs', `${spec.name}.log`),
+        onPlainLine: (line) => {
+          const match = ADMIN_KEY_BANNER.exec(line);
+          if (match) adminKey = match[1];
+          else log(`[${spec.name}] ${line}`);
+        },
+        onExit: (code, signal) => {
+          exited = `${spec.name} exited (code ${code}, signal ${signal}); its last log lines:\n${service.logTail()}`;
+          log(exited);
+        },
+      });
+      service.start();
+      services.set(spec.name, service);
+      cleanups.push(() => service.stop());
+    }
+
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    await waitUntilReady(`${gatewayUrl}/readyz`, options.readyTimeoutMs ?? 120_000, () => exited);
+    return {
+      gatewayUrl,
+      adminKey,
+      natsUrl,
+      s3Endpoint: s3?.endpoint ?? env.S3_ENDPOINT!,
+      services,
+      nats,
+      s3,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
