@@ -1,0 +1,109 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startLabelloop } from '@labelloop/scripts';
+import { makeTempDir, mnistLabel, mnistPng } from '@labelloop/testing';
+
+// bench/ingest: 5,000 MNIST PNGs uploaded through the REST gateway in batches of 100, then exported
+// as a ZIP; each rate is reported as a ratio against writing the same files to local disk with fs in
+// the same run. Usage: npm run bench:ingest [-- --images 5000 --batch 100 --parallel 4]
+
+function arg(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
+}
+const IMAGES = arg('images', 5000);
+const BATCH = arg('batch', 100);
+const PARALLEL = arg('parallel', 4);
+
+const dir = makeTempDir('bench-ingest');
+const files: Array<{ name: string; label: string; bytes: Buffer }> = [];
+for (let i = 0; i < IMAGES; i++) files.push({ name: `train-${i}.png`, label: String(mnistLabel('train', i)), bytes: await mnistPng('train', i) });
+const totalBytes = files.reduce((sum, f) => sum + f.bytes.length, 0);
+
+// Baseline: the same files written to local disk with fs, one writeFile each, PARALLEL at a time.
+async function diskRate(): Promise<number> {
+  const target = join(dir.path, `disk-${Date.now()}`);
+  mkdirSync(target);
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: PARALLEL * 4 }, async () => {
+      while (next < files.length) {
+        const file = files[next++]!;
+        await writeFile(join(target, file.name), file.bytes);
+      }
+    }),
+  );
+  return files.length / ((performance.now() - started) / 1000);
+}
+
+const env = { ...process.env };
+for (const name of ['DATABASE_URL', 'NATS_URL', 'S3_ENDPOINT', 'LABELLOOP_ADMIN_KEY']) delete env[name];
+const labelloop = await startLabelloop({ dataDir: join(dir.path, 'system'), env, gatewayPort: 0, freeInternalPorts: true });
+try {
+  const auth = { authorization: `Bearer ${labelloop.adminKey}` };
+  const api = labelloop.gatewayUrl;
+  const created = await fetch(`${api}/v1/datasets`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench', classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] }),
+  });
+  const datasetId = ((await created.json()) as { id: string }).id;
+
+  const diskBefore = await diskRate();
+
+  // Batches of BATCH files of one class (the label field applies to the whole request).
+  const byClass = new Map<string, typeof files>();
+  for (const file of files) byClass.set(file.label, [...(byClass.get(file.label) ?? []), file]);
+  const batches: Array<typeof files> = [];
+  for (const group of byClass.values()) for (let i = 0; i < group.length; i += BATCH) batches.push(group.slice(i, i + BATCH));
+  let nextBatch = 0;
+  let createdCount = 0;
+  const ingestStarted = performance.now();
+  await Promise.all(
+    Array.from({ length: PARALLEL }, async () => {
+      while (nextBatch < batches.length) {
+        const batch = batches[nextBatch++]!;
+        const form = new FormData();
+        form.append('label', batch[0]!.label);
+        for (const file of batch) form.append('file', new Blob([file.bytes], { type: 'image/png' }), file.name);
+        const response = await fetch(`${api}/v1/datasets/${datasetId}/items`, { method: 'POST', headers: auth, body: form });
+        const body = (await response.json()) as { created: number };
+        if (response.status !== 201) throw new Error(`upload answered ${response.status}: ${JSON.stringify(body)}`);
+        createdCount += body.created;
+      }
+    }),
+  );
+  const ingestRate = createdCount / ((performance.now() - ingestStarted) / 1000);
+
+  const exportStarted = performance.now();
+  const exported = await fetch(`${api}/v1/datasets/${datasetId}/export?format=zip`, { headers: auth });
+  let exportedBytes = 0;
+  for await (const chunk of exported.body as unknown as AsyncIterable<Uint8Array>) exportedBytes += chunk.length;
+  const exportRate = createdCount / ((performance.now() - exportStarted) / 1000);
+
+  const diskAfter = await diskRate();
+  const disk = (diskBefore + diskAfter) / 2;
+  const result = {
+    date: new Date().toISOString(),
+    images: IMAGES,
+    batch: BATCH,
+    parallelRequests: PARALLEL,
+    pngBytes: totalBytes,
+    created: createdCount,
+    diskImagesPerSecond: Math.round(disk),
+    diskRuns: [Math.round(diskBefore), Math.round(diskAfter)],
+    ingestImagesPerSecond: Math.round(ingestRate),
+    ingestRatioToDisk: Number((ingestRate / disk).toFixed(3)),
+    exportImagesPerSecond: Math.round(exportRate),
+    exportRatioToDisk: Number((exportRate / disk).toFixed(3)),
+    exportZipBytes: exportedBytes,
+  };
+  console.log(JSON.stringify(result, null, 2));
+  mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
+  writeFileSync(new URL(`../results/ingest-${Date.now()}.json`, import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+} finally {
+  await labelloop.stop();
+  dir.remove();
+}
