@@ -67,3 +67,17 @@ export class ResourceExhaustedError extends DomainError {
     super('resource_exhausted', message, details);
   }
 }
+
+/** The caller did not prove who it is (missing or unknown credentials). HTTP 401. */
+export class UnauthenticatedError extends DomainError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('unauthenticated', message, details);
+  }
+}
+
+/** The caller is known but may not do this. HTTP 403. */
+export class PermissionDeniedError extends DomainError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('permission_denied', message, details);
+  }
+}
