@@ -30,6 +30,8 @@ export interface BlobStore {
   list(prefix: string): AsyncIterable<BlobInfo>;
   /** Creates the bucket when missing (embedded and test setups). */
   ensureBucket(): Promise<void>;
-  /** Cheap reachability probe (HeadBucket). */
+  /** Cheap reachability probe (HeadBucket); UnavailableError when storage or the bucket is missing. */
   ping(): Promise<void>;
+  /** Releases connections (keep-alive sockets would otherwise hold the process open). */
+  close(): Promise<void>;
 }
