@@ -33,7 +33,7 @@ export async function startTestS3(options: { own?: boolean } = {}): Promise<Test
     const refuse = async () => {
       throw new Error('this test S3 is shared (S3_ENDPOINT); ask startTestS3({ own: true }) to stop it');
     };
-    return { config, store, owned: false, stop: refuse, start: refuse, close: async () => {} };
+    return { config, store, owned: false, stop: refuse, start: refuse, close: () => store.close() };
   }
   const dir = makeTempDir('s3');
   const server = await startEmbeddedS3({ dir: dir.path, buckets: [bucket] });
@@ -44,13 +44,15 @@ export async function startTestS3(options: { own?: boolean } = {}): Promise<Test
     ...EMBEDDED_S3_CREDENTIALS,
     forcePathStyle: true,
   };
+  const store = new S3BlobStore(config);
   return {
     config,
-    store: new S3BlobStore(config),
+    store,
     owned: true,
     stop: () => server.stop(),
     start: () => server.start(),
     close: async () => {
+      await store.close();
       await server.close();
       dir.remove();
     },
