@@ -1,0 +1,28 @@
+export { connectNats, ensureStream, type ConnectNatsOptions, type EnsureStreamOptions } from './connection.js';
+export {
+  defineEvent,
+  subjectFor,
+  encodeEvent,
+  decodeEvent,
+  datasetEvents,
+  type EventCodec,
+  type EventDef,
+  type EventMessage,
+} from './event-types.js';
+export {
+  JetStreamPublisher,
+  type EventPublisher,
+  type JetStreamPublisherOptions,
+  type PublishResult,
+} from './publisher.js';
+export { enqueueEvent, outboxTableSql } from './outbox.js';
+export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
+export {
+  consumeEvents,
+  type ConsumeEventsOptions,
+  type EventHandler,
+  type EventMeta,
+  type EventSubscription,
+} from './consumer.js';
+export { ProcessedEvents, processedEventsTableSql } from './processed-events.js';
+export { OUTBOX_PENDING, OUTBOX_PUBLISHED_TOTAL, OUTBOX_PUBLISH_ERRORS_TOTAL } from './metric-names.js';
