@@ -51,7 +51,9 @@ export function mnistPixels(set: MnistSet, index: number): Buffer {
 
 /** One image as a PNG file, the way a team would hand it over. */
 export function mnistPng(set: MnistSet, index: number): Promise<Buffer> {
+  // b-w keeps the PNG single-channel (sharp would otherwise write sRGB).
   return sharp(mnistPixels(set, index), { raw: { width: 28, height: 28, channels: 1 } })
+    .toColourspace('b-w')
     .png()
     .toBuffer();
 }

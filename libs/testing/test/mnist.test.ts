@@ -13,5 +13,6 @@ test('MNIST images come out as real 28x28 grey PNGs with their labels', async ()
   assert.equal(meta.format, 'png');
   assert.equal(meta.width, 28);
   assert.equal(meta.height, 28);
+  assert.equal(meta.channels, 1);
   assert.throws(() => mnistLabel('test', 10000), RangeError);
 });
