@@ -1,0 +1,131 @@
+// createApp(deps): the express application: request context, the route table (auth →
+// body → zod validation → handler), problem+json for everything that goes wrong.
+import { runWithRequestId, type Logger, type Registry } from '@labelloop/common';
+import type { Database } from '@labelloop/storage';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import type { z } from 'zod';
+import { authenticate } from './auth/authenticate.js';
+import type { ApiKeyRecord, ApiKeyStore } from './auth/api-key-store.js';
+import type { DatasetGateway } from './clients/dataset.gateway.js';
+import { createHttpMetrics } from './metrics.js';
+import { buildOpenApiDocument } from './openapi/document.js';
+import { HttpProblem, sendProblem, toProblem, type ProblemEntry } from './problem.js';
+import { requestContext } from './request-context.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { datasetRoutes } from './routes/datasets.js';
+import { exportRoutes } from './routes/exports.js';
+import { importRoutes } from './routes/imports.js';
+import { itemRoutes } from './routes/items.js';
+import { operationalRoutes } from './routes/operational.js';
+import { toExpressPath, type Route } from './routes/route.js';
+import { uploadRoutes } from './routes/uploads.js';
+
+export interface Limits {
+  maxImageBytes: number;
+  maxFilesPerUpload: number;
+  maxArchiveBytes: number;
+  maxJsonBytes: number;
+  uploadConcurrency: number;
+}
+
+export interface AppDeps {
+  dataset: DatasetGateway;
+  apiKeys: ApiKeyStore;
+  db: Pick<Database, 'ping'>;
+  registry: Registry;
+  logger: Logger;
+  limits: Limits;
+}
+
+/**
+ * Every REST operation of the gateway, in the order express registers them.
+ * `openApiDocument` is served by GET /openapi.json (built from this same list).
+ */
+export function createRoutes(deps: AppDeps, openApiDocument: () => object): Route[] {
+  return [
+    ...datasetRoutes(deps),
+    ...uploadRoutes(deps),
+    ...importRoutes(deps),
+    ...itemRoutes(deps),
+    ...exportRoutes(deps),
+    ...apiKeyRoutes(deps),
+    ...operationalRoutes(deps, openApiDocument),
+  ];
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const { logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  // Only X-Forwarded-* from a proxy we run behind would matter; we use none of it.
+  app.set('trust proxy', false);
+
+  let document: object | undefined;
+  const routes = createRoutes(deps, () => (document ??= buildOpenApiDocument(routes)));
+  app.use(requestContext(logger, createHttpMetrics(deps.registry)));
+  for (const route of routes) app[route.method](toExpressPath(route.path), ...pipeline(route, deps));
+
+  app.use((req, _res, next) => {
+    next(new HttpProblem(404, `There is no ${req.method} ${req.path}.`));
+  });
+  // Four parameters: that is how express tells an error handler.
+  const onError: ErrorRequestHandler = (err, req, res, _next) => {
+    const problem = toProblem(err, logger);
+    // A streamed response already started: all that is left is to cut it short.
+    if (res.headersSent) {
+      logger.warn({ err, status: problem.status }, 'response failed after headers were sent');
+      res.destroy();
+      return;
+    }
+    sendProblem(req, res, problem);
+  };
+  app.use(onError);
+  return app;
+}
+
+function pipeline(route: Route, deps: AppDeps): RequestHandler[] {
+  const handlers: RequestHandler[] = [
+    (_req, res, next) => {
+      res.locals.route = route.path;
+      next();
+    },
+  ];
+  if (route.access !== 'public') handlers.push(authenticate(deps.apiKeys, route.access));
+  if (route.json) {
+    handlers.push((req, _res, next) => {
+      // req.is: null without a body (zod then reports the missing body), false for another type.
+      if (req.is('application/json') === false) {
+        next(new HttpProblem(415, 'Send the request body as application/json.'));
+        return;
+      }
+      next();
+    });
+    handlers.push(express.json({ limit: deps.limits.maxJsonBytes, strict: true }));
+  }
+  handlers.push((req, res, next) => {
+    const errors: ProblemEntry[] = [];
+    const params = validate('params', route.params, req.params, errors);
+    const query = validate('query', route.query, req.query, errors);
+    const body = validate('body', route.json, req.body, errors);
+    if (errors.length > 0) {
+      next(new HttpProblem(400, `The request is invalid: ${errors[0]!.path} ${errors[0]!.reason}`, { errors }));
+      return;
+    }
+    const principal = res.locals.principal as ApiKeyRecord | undefined;
+    const requestId = res.locals.requestId as string;
+    // Run the handler inside the request id's context so outgoing gRPC calls carry it.
+    runWithRequestId(requestId, () => route.handler({ req, res, params, query, body, principal })).catch(next);
+  });
+  return handlers;
+}
+
+function validate(where: string, schema: z.ZodType | undefined, value: unknown, errors: ProblemEntry[]): unknown {
+  if (!schema) return undefined;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    errors.push({ path: [where, ...issue.path.map(String)].join('.'), code: issue.code, reason: issue.message });
+  }
+  return undefined;
+}

@@ -1,0 +1,201 @@
+// A small typed wrapper over the dataset service's gRPC client: routes speak JSON shapes,
+// this module speaks proto (mapping in dataset.mapping.ts). Errors pass through as
+// GrpcCallError and become problem+json in problem.ts.
+import { createGrpcClient, type GrpcClient, type Registry } from '@labelloop/common';
+import { commonV1, datasetV1 } from '@labelloop/proto';
+import type { Channel } from 'nice-grpc';
+import { HealthDefinition } from 'nice-grpc-server-health';
+import type {
+  DatasetJson,
+  DatasetWithStatisticsJson,
+  ExportFormatName,
+  ImportJson,
+  ItemJson,
+  ItemStatusName,
+  LabelEventJson,
+  LabelSourceName,
+  SplitName,
+  UploadResultJson,
+} from '../openapi/schemas.js';
+import {
+  datasetToJson,
+  exportFormatEnum,
+  fileErrorToJson,
+  importToJson,
+  itemStatusEnum,
+  itemToJson,
+  labelEventToJson,
+  labelSourceEnum,
+  splitEnum,
+  statisticsToJson,
+} from './dataset.mapping.js';
+
+/** The name the dataset server registers with grpc.health.v1. */
+export const DATASET_SERVICE_NAME = 'labelloop.dataset.v1.DatasetService';
+
+export interface CreateDatasetInput {
+  name: string;
+  classes: string[];
+  image?: { width: number; height: number; channels: number } | undefined;
+  splits?: { train: number; validation: number; test: number } | undefined;
+}
+
+export interface ListItemsInput {
+  datasetId: string;
+  status?: ItemStatusName | undefined;
+  label?: string | undefined;
+  split?: SplitName | undefined;
+  source?: LabelSourceName | undefined;
+  limit?: number | undefined;
+  cursor?: string | undefined;
+}
+
+export interface ImportInput {
+  datasetId: string;
+  fileName: string;
+  addMissingClasses: boolean;
+  actor: string;
+  /** The archive's bytes; pulled one chunk at a time, so the caller's stream sees backpressure. */
+  chunks: AsyncIterable<Buffer>;
+}
+
+export interface ExportInput {
+  datasetId: string;
+  format: ExportFormatName;
+  sources: LabelSourceName[];
+  minConfidence?: number | undefined;
+}
+
+export interface ItemImage {
+  content: Buffer;
+  contentType: string;
+  sha256: string;
+}
+
+export class DatasetGateway {
+  private readonly client: GrpcClient<datasetV1.DatasetServiceDefinition>;
+  private readonly health: GrpcClient<typeof HealthDefinition>;
+
+  constructor(channel: Channel, options: { defaultDeadlineMs?: number; registry?: Registry } = {}) {
+    this.client = createGrpcClient(datasetV1.DatasetServiceDefinition, channel, options);
+    this.health = createGrpcClient(HealthDefinition, channel, options);
+  }
+
+  async createDataset(input: CreateDatasetInput): Promise<DatasetJson> {
+    const { dataset } = await this.client.createDataset(input);
+    return datasetToJson(required(dataset));
+  }
+
+  async getDataset(datasetId: string): Promise<DatasetWithStatisticsJson> {
+    const { dataset, statistics } = await this.client.getDataset({ datasetId });
+    return { ...datasetToJson(required(dataset)), statistics: statisticsToJson(statistics) };
+  }
+
+  async listDatasets(limit: number | undefined, cursor: string | undefined) {
+    const page = await this.client.listDatasets({ limit: limit ?? 0, cursor: cursor ?? '' });
+    return { datasets: page.datasets.map(datasetToJson), nextCursor: page.nextCursor || null };
+  }
+
+  /** One file; the result has no fileName (the caller knows it). */
+  async uploadItem(
+    datasetId: string,
+    fileName: string,
+    content: Buffer,
+    label: string | undefined,
+    actor: string,
+  ): Promise<Omit<UploadResultJson, 'fileName'>> {
+    const res = await this.client.uploadItem({ datasetId, fileName, content, label: label ?? '', actor });
+    switch (res.outcome) {
+      case datasetV1.UploadOutcome.UPLOAD_OUTCOME_CREATED:
+        return { outcome: 'created', item: itemToJson(required(res.item)) };
+      case datasetV1.UploadOutcome.UPLOAD_OUTCOME_DUPLICATE:
+        return { outcome: 'duplicate', item: itemToJson(required(res.item)) };
+      case datasetV1.UploadOutcome.UPLOAD_OUTCOME_REJECTED: {
+        const { code, reason } = fileErrorToJson(required(res.error));
+        return { outcome: 'rejected', error: { code, reason } };
+      }
+      default:
+        throw new Error(`dataset service answered UploadItem with outcome ${res.outcome}`);
+    }
+  }
+
+  async startImport(input: ImportInput): Promise<ImportJson> {
+    const { chunks, ...header } = input;
+    async function* messages(): AsyncIterable<datasetV1.StartImportRequest> {
+      yield { header };
+      for await (const chunk of chunks) yield { chunk };
+    }
+    const res = await this.client.startImport(messages());
+    return importToJson(required(res.import));
+  }
+
+  async getImport(importId: string): Promise<ImportJson> {
+    const res = await this.client.getImport({ importId });
+    return importToJson(required(res.import));
+  }
+
+  async listItems(input: ListItemsInput): Promise<{ items: ItemJson[]; nextCursor: string | null }> {
+    const res = await this.client.listItems({
+      datasetId: input.datasetId,
+      status: input.status ? itemStatusEnum.proto(input.status) : datasetV1.ItemStatus.ITEM_STATUS_UNSPECIFIED,
+      label: input.label ?? '',
+      split: input.split ? splitEnum.proto(input.split) : commonV1.Split.SPLIT_UNSPECIFIED,
+      source: input.source ? labelSourceEnum.proto(input.source) : commonV1.LabelSource.LABEL_SOURCE_UNSPECIFIED,
+      limit: input.limit ?? 0,
+      cursor: input.cursor ?? '',
+    });
+    return { items: res.items.map(itemToJson), nextCursor: res.nextCursor || null };
+  }
+
+  async getItem(itemId: string): Promise<ItemJson> {
+    const res = await this.client.getItem({ itemId });
+    return itemToJson(required(res.item));
+  }
+
+  async getItemImage(itemId: string): Promise<ItemImage> {
+    const { content, contentType, sha256 } = await this.client.getItemImage({ itemId });
+    return { content, contentType, sha256 };
+  }
+
+  /** A human label (source human); expectedVersion makes it conditional (ABORTED when stale). */
+  async setHumanLabel(itemId: string, label: string, actor: string, expectedVersion?: number): Promise<ItemJson> {
+    const res = await this.client.setLabel({
+      itemId,
+      label,
+      actor,
+      source: commonV1.LabelSource.LABEL_SOURCE_HUMAN,
+      expectedVersion,
+    });
+    return itemToJson(required(res.item));
+  }
+
+  async listLabelHistory(itemId: string): Promise<LabelEventJson[]> {
+    const res = await this.client.listLabelHistory({ itemId });
+    return res.events.map(labelEventToJson);
+  }
+
+  /** The export file's bytes; aborting `signal` cancels the server stream. */
+  async *exportDataset(input: ExportInput, signal: AbortSignal): AsyncIterable<Buffer> {
+    const stream = this.client.exportDataset(
+      {
+        datasetId: input.datasetId,
+        format: exportFormatEnum.proto(input.format),
+        sources: input.sources.map((source) => labelSourceEnum.proto(source)),
+        minConfidence: input.minConfidence,
+      },
+      { signal },
+    );
+    for await (const { chunk } of stream) if (chunk.length > 0) yield chunk;
+  }
+
+  /** grpc.health.v1 of the dataset service: true only when it answers SERVING. */
+  async isServing(timeoutMs: number): Promise<boolean> {
+    const res = await this.health.check({ service: DATASET_SERVICE_NAME }, { timeoutMs });
+    return res.status === 1; // HealthCheckResponse_ServingStatus.SERVING
+  }
+}
+
+function required<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('dataset service response lacks a required message');
+  return value;
+}

@@ -1,0 +1,79 @@
+// Composition root: config → logger/metrics → database (migrations, admin key) → gRPC
+// channel to the dataset service → express app → listen; SIGTERM shuts down in order.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createGrpcChannel, createLogger, createMetricsRegistry, installShutdown } from '@labelloop/common';
+import { openDatabase } from '@labelloop/storage';
+import { createApp } from './app.js';
+import { ApiKeyStore } from './auth/api-key-store.js';
+import { seedAdminKey } from './auth/seed-admin-key.js';
+import { DatasetGateway } from './clients/dataset.gateway.js';
+import { loadConfig } from './config.js';
+import { migrate } from './database.js';
+
+const config = loadConfig(process.env);
+const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+const registry = createMetricsRegistry('gateway');
+
+try {
+  const db = await openDatabase({
+    url: config.DATABASE_URL,
+    pgliteDir: config.PGLITE_DIR,
+    poolSize: config.DATABASE_POOL_SIZE,
+    logger,
+  });
+  await migrate(db, logger);
+  // A generated key goes to stdout as one plain line, never through the logger.
+  await seedAdminKey(db, {
+    adminKey: config.LABELLOOP_ADMIN_KEY,
+    print: (line) => process.stdout.write(`${line}\n`),
+    logger,
+  });
+
+  // Whole images travel in single messages (UploadItem, GetItemImage).
+  const channel = createGrpcChannel(config.DATASET_ADDR, { maxMessageBytes: config.MAX_IMAGE_BYTES + 1024 ** 2 });
+  const app = createApp({
+    dataset: new DatasetGateway(channel, { registry }),
+    apiKeys: new ApiKeyStore(db),
+    db,
+    registry,
+    logger,
+    limits: {
+      maxImageBytes: config.MAX_IMAGE_BYTES,
+      maxFilesPerUpload: config.MAX_FILES_PER_UPLOAD,
+      maxArchiveBytes: config.MAX_ARCHIVE_BYTES,
+      maxJsonBytes: config.MAX_JSON_BYTES,
+      uploadConcurrency: config.UPLOAD_CONCURRENCY,
+    },
+  });
+
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  logger.info({ port, host: config.HOST, datasetAddr: config.DATASET_ADDR, database: db.kind }, 'gateway listening');
+
+  // Under Kubernetes' default 30 s terminationGracePeriodSeconds.
+  installShutdown({
+    logger,
+    timeoutMs: 25_000,
+    steps: [
+      {
+        name: 'http server',
+        // Stops accepting; the callback runs once in-flight requests have finished.
+        run: () =>
+          new Promise<void>((resolve, reject) => {
+            server.close((err) => (err ? reject(err) : resolve()));
+            server.closeIdleConnections();
+          }),
+      },
+      { name: 'dataset channel', run: async () => channel.close() },
+      { name: 'database', run: () => db.close() },
+    ],
+  });
+} catch (err) {
+  logger.fatal({ err }, 'gateway failed to start');
+  process.exit(1);
+}

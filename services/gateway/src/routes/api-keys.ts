@@ -1,0 +1,72 @@
+// API keys (admin): create (the secret is in this one response), list (no secrets), revoke.
+import type { AppDeps } from '../app.js';
+import type { ApiKeyRecord } from '../auth/api-key-store.js';
+import { ApiKeyIdParams, CreateApiKeyBody } from '../openapi/requests.js';
+import { ApiKey, ApiKeyCreated, ApiKeyList, type ApiKeyJson } from '../openapi/schemas.js';
+import { HttpProblem } from '../problem.js';
+import { defineRoute, type Route } from './route.js';
+
+function toJson(record: ApiKeyRecord): ApiKeyJson {
+  return {
+    id: record.id,
+    name: record.name,
+    role: record.role,
+    createdAt: record.createdAt.toISOString(),
+    revokedAt: record.revokedAt ? record.revokedAt.toISOString() : null,
+  };
+}
+
+export function apiKeyRoutes({ apiKeys, logger }: AppDeps): Route[] {
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/v1/api-keys',
+      operationId: 'createApiKey',
+      summary: 'Create an API key',
+      description: 'The key is returned once, in this response; only its hash is stored.',
+      tag: 'api-keys',
+      access: 'admin',
+      json: CreateApiKeyBody,
+      responses: {
+        201: { description: 'Created', schema: ApiKeyCreated, headers: { Location: 'URL of the key' } },
+      },
+      handler: async ({ res, body, principal }) => {
+        const { record, key } = await apiKeys.create(body.name, body.role);
+        logger.info({ keyId: record.id, keyName: record.name, role: record.role, by: principal?.name }, 'api key created');
+        res
+          .status(201)
+          .location(`/v1/api-keys/${record.id}`)
+          .json({ ...toJson(record), key });
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/api-keys',
+      operationId: 'listApiKeys',
+      summary: 'List API keys (without secrets)',
+      tag: 'api-keys',
+      access: 'admin',
+      responses: { 200: { description: 'Every key, revoked ones included', schema: ApiKeyList } },
+      handler: async ({ res }) => {
+        res.json({ apiKeys: (await apiKeys.list()).map(toJson) });
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/v1/api-keys/{id}',
+      operationId: 'revokeApiKey',
+      summary: 'Revoke an API key',
+      description: 'The key is refused (401) from now on. Revoking twice is harmless.',
+      tag: 'api-keys',
+      access: 'admin',
+      params: ApiKeyIdParams,
+      responses: { 200: { description: 'The revoked key', schema: ApiKey } },
+      handler: async ({ res, params, principal }) => {
+        const record = await apiKeys.revoke(params.id);
+        if (!record) throw new HttpProblem(404, `There is no API key ${params.id}.`);
+        logger.info({ keyId: record.id, keyName: record.name, by: principal?.name }, 'api key revoked');
+        res.json(toJson(record));
+      },
+    }),
+  ];
+}
