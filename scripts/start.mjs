@@ -6,8 +6,12 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1' };
-const build = spawnSync('npx', ['turbo', 'run', 'build', '--output-logs=errors-only'], { cwd: root, stdio: 'inherit', env });
+console.log('labelloop: building (cached after the first time) ...');
+const turbo = join(root, 'node_modules/.bin/turbo');
+const build = spawnSync(turbo, ['run', 'build', '--output-logs=errors-only'], { cwd: root, env, encoding: 'utf8' });
 if (build.status !== 0) {
+  process.stdout.write(build.stdout ?? '');
+  process.stderr.write(build.stderr ?? '');
   console.error('labelloop: the build failed (see above)');
   process.exit(build.status ?? 1);
 }
