@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { AlreadyExistsError, NotFoundError } from '@labelloop/common';
+import type { Database, Queryable } from '@labelloop/storage';
+import { validateClasses, type NewDataset } from '../domain/dataset-rules.js';
+import { LABEL_SOURCES, type Dataset, type DatasetStatistics, type LabelSource, type Split } from '../domain/types.js';
+import type { RepositoryHooks } from './hooks.js';
+import { enqueueDatasetCreated } from './outbox-events.js';
+import { DATASET_COLUMNS, datasetFromRow, isUuid, type DatasetRow } from './rows.js';
+
+const UNIQUE_VIOLATION = '23505';
+
+export class DatasetRepository {
+  constructor(
+    private readonly db: Database,
+    private readonly hooks: RepositoryHooks,
+  ) {}
+
+  /** Creates the dataset, its per-class split counters and a DatasetCreated event, atomically. */
+  async create(input: NewDataset): Promise<Dataset> {
+    const id = randomUUID();
+    try {
+      const dataset = await this.db.transaction(async (tx) => {
+        const { rows } = await tx.query<DatasetRow>(
+          `INSERT INTO dataset.datasets (id, name, classes, image_width, image_height, image_channels,
+             ratio_train, ratio_validation, ratio_test)
+           VALUES ($1, $2, $3::text[], $4, $5, $6, $7, $8, $9) RETURNING ${DATASET_COLUMNS}`,
+          [
+            id,
+            input.name,
+            input.classes,
+            input.image.width,
+            input.image.height,
+            input.image.channels,
+            input.splits.train,
+            input.splits.validation,
+            input.splits.test,
+          ],
+        );
+        await insertCounters(tx, id, input.classes);
+        const created = datasetFromRow(rows[0]!);
+        await enqueueDatasetCreated(tx, created);
+        return created;
+      });
+      this.hooks.eventsCommitted();
+      return dataset;
+    } catch (err) {
+      if ((err as { code?: string }).code === UNIQUE_VIOLATION) {
+        throw new AlreadyExistsError(`a dataset named "${input.name}" already exists`);
+      }
+      throw err;
+    }
+  }
+
+  async get(id: string, q: Queryable = this.db): Promise<Dataset> {
+    if (!isUuid(id)) throw new NotFoundError(`dataset "${id}" not found`);
+    const { rows } = await q.query<DatasetRow>(`SELECT ${DATASET_COLUMNS} FROM dataset.datasets WHERE id = $1`, [id]);
+    if (!rows[0]) throw new NotFoundError(`dataset "${id}" not found`);
+    return datasetFromRow(rows[0]);
+  }
+
+  /** Up to `limit` datasets after `afterSeq`, in creation order. */
+  async list(limit: number, afterSeq = 0): Promise<Dataset[]> {
+    const { rows } = await this.db.query<DatasetRow>(
+      `SELECT ${DATASET_COLUMNS} FROM dataset.datasets WHERE seq > $1 ORDER BY seq LIMIT $2`,
+      [afterSeq, limit],
+    );
+    return rows.map(datasetFromRow);
+  }
+
+  /** One aggregate over the dataset's items (bounded by classes × sources × splits rows). */
+  async statistics(dataset: Dataset): Promise<DatasetStatistics> {
+    const { rows } = await this.db.query<{
+      label: string | null;
+      source: LabelSource | null;
+      split: Split | null;
+      n: number;
+    }>(
+      `SELECT label, label_source AS source, split::text AS split, count(*) AS n
+         FROM dataset.items WHERE dataset_id = $1 GROUP BY 1, 2, 3`,
+      [dataset.id],
+    );
+    const stats: DatasetStatistics = {
+      totalItems: 0,
+      byStatus: { unlabelled: 0, labelled: 0 },
+      bySplit: { train: 0, validation: 0, test: 0, unassigned: 0 },
+      byClass: Object.fromEntries(dataset.classes.map((name) => [name, 0])),
+      bySource: Object.fromEntries(LABEL_SOURCES.map((source) => [source, 0])) as Record<LabelSource, number>,
+    };
+    for (const row of rows) {
+      stats.totalItems += row.n;
+      stats.bySplit[row.split ?? 'unassigned'] += row.n;
+      if (row.label === null || row.source === null) {
+        stats.byStatus.unlabelled += row.n;
+        continue;
+      }
+      stats.byStatus.labelled += row.n;
+      stats.byClass[row.label] = (stats.byClass[row.label] ?? 0) + row.n;
+      stats.bySource[row.source] += row.n;
+    }
+    return stats;
+  }
+
+  /**
+   * Appends the names the dataset lacks (in the given order) inside the caller's transaction,
+   * holding the dataset row so concurrent imports cannot append the same class twice.
+   * NO KEY UPDATE: item inserts (which take KEY SHARE through their foreign key) go on meanwhile.
+   * Returns the names actually added.
+   */
+  async appendClasses(tx: Queryable, datasetId: string, names: readonly string[]): Promise<string[]> {
+    const { rows } = await tx.query<{ classes: string[] }>(
+      'SELECT classes FROM dataset.datasets WHERE id = $1 FOR NO KEY UPDATE',
+      [datasetId],
+    );
+    if (!rows[0]) throw new NotFoundError(`dataset "${datasetId}" not found`);
+    const existing = new Set(rows[0].classes);
+    const added = [...new Set(names)].filter((name) => !existing.has(name));
+    if (added.length === 0) return [];
+    validateClasses([...rows[0].classes, ...added]);
+    await tx.query('UPDATE dataset.datasets SET classes = classes || $2::text[] WHERE id = $1', [datasetId, added]);
+    await insertCounters(tx, datasetId, added);
+    return added;
+  }
+}
+
+async function insertCounters(tx: Queryable, datasetId: string, classes: readonly string[]): Promise<void> {
+  await tx.query(
+    `INSERT INTO dataset.class_split_counts (dataset_id, class)
+     SELECT $1, name FROM unnest($2::text[]) AS name ON CONFLICT DO NOTHING`,
+    [datasetId, classes],
+  );
+}

@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import { datasetEvents, enqueueEvent } from '@labelloop/events';
+import type { Queryable } from '@labelloop/storage';
+import type { Dataset, ImportRecord, Item } from '../domain/types.js';
+import { sourceToProto, splitToProto } from '../grpc/enums.js';
+import { SCHEMA } from './rows.js';
+
+// The four events the dataset service emits, written to its outbox inside the caller's
+// transaction (published by the OutboxRelay after commit, never if it rolls back).
+
+function envelope() {
+  return { eventId: randomUUID(), occurredAt: new Date() };
+}
+
+export function enqueueDatasetCreated(tx: Queryable, dataset: Dataset): Promise<string> {
+  return enqueueEvent(tx, SCHEMA, datasetEvents.datasetCreated, {
+    ...envelope(),
+    datasetId: dataset.id,
+    name: dataset.name,
+    classes: dataset.classes,
+  });
+}
+
+export function enqueueItemIngested(tx: Queryable, item: Item, importId: string | null): Promise<string> {
+  return enqueueEvent(tx, SCHEMA, datasetEvents.itemIngested, {
+    ...envelope(),
+    datasetId: item.datasetId,
+    itemId: item.id,
+    sha256: item.sha256,
+    importId: importId ?? '',
+  });
+}
+
+/** `item` as it is after the change (its label set). */
+export function enqueueItemLabeled(tx: Queryable, item: Item, previousLabel: string | null): Promise<string> {
+  if (!item.label) throw new Error('enqueueItemLabeled needs a labelled item');
+  return enqueueEvent(tx, SCHEMA, datasetEvents.itemLabeled, {
+    ...envelope(),
+    datasetId: item.datasetId,
+    itemId: item.id,
+    label: item.label.value,
+    source: sourceToProto(item.label.source),
+    actor: item.label.actor,
+    version: item.labelVersion,
+    split: splitToProto(item.split),
+    previousLabel: previousLabel ?? '',
+  });
+}
+
+export function enqueueImportFinished(tx: Queryable, record: ImportRecord): Promise<string> {
+  return enqueueEvent(tx, SCHEMA, datasetEvents.importFinished, {
+    ...envelope(),
+    datasetId: record.datasetId,
+    importId: record.id,
+    succeeded: record.status === 'SUCCEEDED',
+    created: record.created,
+    duplicates: record.duplicates,
+    rejected: record.rejected,
+  });
+}

@@ -1,0 +1,91 @@
+import { datasetV1 } from '@labelloop/proto';
+import type { Dataset, DatasetStatistics, FileError, ImportRecord, Item, LabelEvent } from '../domain/types.js';
+import { importStatusToProto, sourceToProto, splitToProto } from './enums.js';
+
+// Domain values → protobuf messages.
+
+export function datasetToProto(dataset: Dataset): datasetV1.Dataset {
+  return {
+    id: dataset.id,
+    name: dataset.name,
+    classes: dataset.classes,
+    image: { ...dataset.image },
+    splits: { ...dataset.splits },
+    createdAt: dataset.createdAt,
+  };
+}
+
+export function statisticsToProto(stats: DatasetStatistics): datasetV1.DatasetStatistics {
+  return {
+    totalItems: stats.totalItems,
+    byStatus: { ...stats.byStatus },
+    bySplit: { ...stats.bySplit },
+    byClass: { ...stats.byClass },
+    bySource: { ...stats.bySource },
+  };
+}
+
+export function itemToProto(item: Item): datasetV1.Item {
+  const { label } = item;
+  return {
+    id: item.id,
+    datasetId: item.datasetId,
+    sha256: item.sha256,
+    fileName: item.fileName,
+    width: item.width,
+    height: item.height,
+    format: item.format,
+    sizeBytes: item.sizeBytes,
+    status: label ? datasetV1.ItemStatus.ITEM_STATUS_LABELLED : datasetV1.ItemStatus.ITEM_STATUS_UNLABELLED,
+    split: splitToProto(item.split),
+    label: label
+      ? {
+          value: label.value,
+          source: sourceToProto(label.source),
+          actor: label.actor,
+          confidence: label.confidence ?? undefined,
+          modelVersion: label.modelVersion,
+          labeledAt: label.labeledAt,
+        }
+      : undefined,
+    labelVersion: item.labelVersion,
+    createdAt: item.createdAt,
+  };
+}
+
+export function labelEventToProto(event: LabelEvent): datasetV1.LabelEvent {
+  return {
+    id: event.id,
+    itemId: event.itemId,
+    value: event.value,
+    source: sourceToProto(event.source),
+    actor: event.actor,
+    confidence: event.confidence ?? undefined,
+    modelVersion: event.modelVersion,
+    version: event.version,
+    createdAt: event.createdAt,
+  };
+}
+
+export function fileErrorToProto(error: FileError): datasetV1.FileError {
+  return { fileName: error.fileName, code: error.code, reason: error.reason };
+}
+
+export function importToProto(record: ImportRecord): datasetV1.Import {
+  return {
+    id: record.id,
+    datasetId: record.datasetId,
+    fileName: record.fileName,
+    status: importStatusToProto(record.status),
+    total: record.total,
+    processed: record.processed,
+    created: record.created,
+    duplicates: record.duplicates,
+    rejected: record.rejected,
+    errors: record.errors.map(fileErrorToProto),
+    failureReason: record.failureReason,
+    addedClasses: record.addedClasses,
+    createdAt: record.createdAt,
+    finishedAt: record.finishedAt ?? undefined,
+  };
+}
