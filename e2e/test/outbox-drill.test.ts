@@ -50,11 +50,16 @@ test('labels keep flowing while NATS is down; their events arrive exactly once a
   await new Promise((r) => setTimeout(r, 2000));
   await nats.start();
 
+  // JetStream needs a moment after a restart (and the client to reconnect) before its API answers.
+  const consumer = await waitFor(
+    () => nc!.jetstream().consumers.get('LABELLOOP', 'outbox-drill').catch(() => undefined),
+    30_000,
+    'the consumer after the restart',
+  );
   const seen = new Map<string, number>();
-  const consumer = await nc.jetstream().consumers.get('LABELLOOP', 'outbox-drill');
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const batch = await consumer.fetch({ max_messages: 100, expires: 1000 });
+    const batch = await consumer.fetch({ max_messages: 100, expires: 1000 }).catch(() => []);
     for await (const message of batch) {
       const event = datasetV1.ItemLabeled.decode(message.data);
       if (event.datasetId === datasetId) seen.set(event.itemId, (seen.get(event.itemId) ?? 0) + 1);
