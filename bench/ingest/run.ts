@@ -39,7 +39,7 @@ async function diskRate(): Promise<number> {
 }
 
 const env = { ...process.env };
-for (const name of ['DATABASE_URL', 'NATS_URL', 'S3_ENDPOINT', 'LABELLOOP_ADMIN_KEY']) delete env[name];
+for (const name of ['NATS_URL', 'S3_ENDPOINT', 'LABELLOOP_ADMIN_KEY', ...(process.env.BENCH_KEEP_DATABASE_URL ? [] : ['DATABASE_URL'])]) delete env[name];
 const labelloop = await startLabelloop({ dataDir: join(dir.path, 'system'), env, gatewayPort: 0, freeInternalPorts: true });
 try {
   const auth = { authorization: `Bearer ${labelloop.adminKey}` };

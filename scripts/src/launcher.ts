@@ -144,6 +144,8 @@ export async function startLabelloop(options: LaunchOptions): Promise<Labelloop>
         name: spec.name,
         entry: join(repoRoot, spec.entry),
         env: { ...env, ...spec.env },
+        // e.g. LABELLOOP_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile every service.
+        nodeArgs: env.LABELLOOP_NODE_ARGS ? env.LABELLOOP_NODE_ARGS.split(' ').filter(Boolean) : [],
         logFile: join(dataDir, 'logs', `${spec.name}.log`),
         onPlainLine: (line) => {
           const match = ADMIN_KEY_BANNER.exec(line);
