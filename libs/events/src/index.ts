@@ -15,7 +15,7 @@ export {
   type JetStreamPublisherOptions,
   type PublishResult,
 } from './publisher.js';
-export { enqueueEvent, outboxTableSql } from './outbox.js';
+export { enqueueEvent, enqueueEvents, outboxEvent, outboxTableSql, type OutboxEvent } from './outbox.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 export {
   consumeEvents,

@@ -3,8 +3,8 @@ import { OUTBOX_PENDING, OUTBOX_PUBLISHED_TOTAL, OUTBOX_PUBLISH_ERRORS_TOTAL } f
 
 export interface OutboxMetrics {
   pending: { set(n: number): void };
-  published: { inc(): void };
-  errors: { inc(): void };
+  published: { inc(n?: number): void };
+  errors: { inc(n?: number): void };
 }
 
 /**
@@ -24,8 +24,8 @@ export function createOutboxMetrics(registry: Registry, schema: string): OutboxM
   );
   return {
     pending: { set: (n) => pending.set({ schema }, n) },
-    published: { inc: () => published.inc({ schema }) },
-    errors: { inc: () => errors.inc({ schema }) },
+    published: { inc: (n = 1) => published.inc({ schema }, n) },
+    errors: { inc: (n = 1) => errors.inc({ schema }, n) },
   };
 }
 

@@ -40,6 +40,7 @@ interface PassWaiter {
 }
 
 const FIRST_BACKOFF_MS = 200;
+const PENDING_GAUGE_INTERVAL_MS = 1000;
 
 /**
  * Publishes committed outbox rows to JetStream, oldest first, and marks them published.
@@ -58,6 +59,7 @@ export class OutboxRelay {
   private passSeq = 0;
   private waiters: PassWaiter[] = [];
   private lastCleanup = 0;
+  private lastCount = 0;
 
   constructor(options: OutboxRelayOptions) {
     assertSubjectPrefix(options.subjectPrefix);
@@ -135,8 +137,12 @@ export class OutboxRelay {
         this.o.logger.error({ err, table: this.table }, 'outbox pass failed');
         outcome = { published: 0, failed: true };
       }
-      const pending = await this.countPending();
-      this.settleWaiters(seq, outcome.failed ? undefined : pending);
+      // Counting costs a query: only for flush() waiters, and for the gauge at most once a second.
+      if (this.waiters.length > 0 || Date.now() - this.lastCount >= PENDING_GAUGE_INTERVAL_MS) {
+        this.lastCount = Date.now();
+        const pending = await this.countPending();
+        this.settleWaiters(seq, outcome.failed ? undefined : pending);
+      }
       await this.cleanupIfDue();
       if (!this.running) break;
       if (outcome.failed) {
@@ -173,31 +179,35 @@ export class OutboxRelay {
        ORDER BY created_at, id LIMIT $1 ${lockClause}`,
       [this.o.batchSize],
     );
-    let published = 0;
-    for (const row of rows) {
-      const subject = `${this.o.subjectPrefix}.${row.subject}`;
-      try {
-        await this.o.publisher.publish(subject, row.payload, row.id);
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        await q.query(`UPDATE ${this.table} SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, [
-          row.id,
-          message.slice(0, 1000),
-        ]);
-        this.metrics?.errors.inc();
-        this.o.logger.warn({ err, eventId: row.id, subject }, 'outbox publish failed, will retry');
-        // Stop here: later rows wait so events leave in order once NATS is back.
-        return { published, failed: true };
-      }
+    if (rows.length === 0) return { published: 0, failed: false };
+    // The whole batch goes out at once: one connection keeps the publish order, and the acks
+    // come back together instead of one round trip per row.
+    const settled = await Promise.allSettled(
+      rows.map((row) => this.o.publisher.publish(`${this.o.subjectPrefix}.${row.subject}`, row.payload, row.id)),
+    );
+    const acked = rows.filter((_, i) => settled[i]!.status === 'fulfilled').map((row) => row.id);
+    const failed = rows.filter((_, i) => settled[i]!.status === 'rejected').map((row) => row.id);
+    if (acked.length > 0) {
       await q.query(
-        `UPDATE ${this.table} SET published_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1`,
-        [row.id],
+        `UPDATE ${this.table} SET published_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1::uuid[])`,
+        [acked],
       );
-      published++;
-      this.metrics?.published.inc();
+      this.metrics?.published.inc(acked.length);
     }
-    if (published > 0) this.o.logger.debug({ table: this.table, published }, 'outbox batch published');
-    return { published, failed: false };
+    if (failed.length > 0) {
+      const err = (settled.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason as unknown;
+      const message = err instanceof Error ? err.message : String(err);
+      await q.query(`UPDATE ${this.table} SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::uuid[])`, [
+        failed,
+        message.slice(0, 1000),
+      ]);
+      this.metrics?.errors.inc(failed.length);
+      this.o.logger.warn({ err, firstEventId: failed[0], failed: failed.length }, 'outbox publish failed, will retry');
+      // Back off: the failed rows go again, in order, once NATS is back.
+      return { published: acked.length, failed: true };
+    }
+    this.o.logger.debug({ table: this.table, published: acked.length }, 'outbox batch published');
+    return { published: acked.length, failed: false };
   }
 
   private async countPending(): Promise<number | undefined> {

@@ -44,7 +44,7 @@ export const configSchema = z
     MAX_ARCHIVE_BYTES: byteSizeSchema(2 * 1024 * MiB),
     /** Largest JSON request body; larger → 413. */
     MAX_JSON_BYTES: byteSizeSchema(1 * MiB),
-    /** Files of one upload request sent to the dataset service at the same time. */
+    /** Files of one upload request read ahead of the dataset service's UploadItems stream. */
     UPLOAD_CONCURRENCY: positiveInt(8, 64),
   })
   .transform((config) => ({ ...config, PGLITE_DIR: config.PGLITE_DIR ?? DEFAULT_PGLITE_DIR }));

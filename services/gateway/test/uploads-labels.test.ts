@@ -138,7 +138,9 @@ test('every file of a large batch reaches the dataset service with the request i
     400,
   );
   assert.deepEqual(problem.errors?.map((e) => e.fileName), files.map((f) => f.name));
-  assert.equal(stack.datasetCalls('UploadItem', 'large-batch-1'), 8);
+  // One stream carries them all, tagged with the request id.
+  assert.equal(stack.datasetCalls('UploadItems', 'large-batch-1'), 1);
+  assert.equal(stack.datasetCalls('UploadItem', 'large-batch-1'), 0);
 });
 
 test('a label that is not a class, or sent after the files, is refused before anything is stored', async () => {
@@ -148,6 +150,10 @@ test('a label that is not a class, or sent after the files, is refused before an
     400,
   );
   assert.match(unknown.detail, /'cat' is not a class/);
+  assert.deepEqual(unknown.errors?.map((e) => [e.path, e.code]), [['body.label', 'unknown_class']]);
+  // A missing dataset is a 404, with files or without.
+  await expectProblem(await labeller.postForm('/v1/datasets/no-such-dataset/items', [], [{ name: 'a.png', content: png }]), 404);
+  await expectProblem(await labeller.postForm('/v1/datasets/no-such-dataset/items', [['label', '1']], []), 404);
   const before = await totalItems();
   const form = new FormData();
   form.append('file', new Blob([png], { type: 'image/png' }), 'a.png');
@@ -167,7 +173,7 @@ test('upload, duplicate, and a mixed batch with a label, results in order', asyn
     }),
     201,
   );
-  assert.ok(stack.datasetCalls('UploadItem', 'upload-request-1') === 1, 'the request id went along');
+  assert.ok(stack.datasetCalls('UploadItems', 'upload-request-1') === 1, 'the request id went along');
   assert.equal(first.created, 1);
   const original = first.results[0]!.item!;
   assert.equal(original.status, 'unlabelled');
@@ -195,9 +201,8 @@ test('upload, duplicate, and a mixed batch with a label, results in order', asyn
     ),
     201,
   );
-  // Four files reached the dataset service (big.png stopped here), each with the request
-  // id, also those read after the first socket chunks.
-  assert.equal(stack.datasetCalls('UploadItem', 'mixed-batch-1'), 4);
+  // One stream reached the dataset service (big.png stopped here), with the request id.
+  assert.equal(stack.datasetCalls('UploadItems', 'mixed-batch-1'), 1);
   assert.deepEqual(
     mixed.results.map((r) => [r.fileName, r.outcome, r.error?.code]),
     [

@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '@labelloop/common';
 import type { Database, Queryable } from '@labelloop/storage';
 import { validateLabelRequest } from '../domain/label-plan.js';
 import type { Dataset, Item, ItemStatus, LabelEvent, LabelRequest, LabelSource, Split } from '../domain/types.js';
 import { applyLabel } from './apply-label.js';
+import { insertItems } from './insert-items.js';
 import type { DatasetRepository } from './dataset-repository.js';
 import type { RepositoryHooks } from './hooks.js';
-import { enqueueItemIngested } from './outbox-events.js';
 import { ITEM_COLUMNS, isUuid, itemFromRow, labelEventFromRow, type ItemRow, type LabelRow } from './rows.js';
 
 export interface NewItem {
@@ -57,42 +56,46 @@ export class ItemRepository {
     return selectItem(this.db, 'dataset_id = $1 AND sha256 = $2', [datasetId, sha256]);
   }
 
+  /** The dataset's items with any of these hashes, by hash. */
+  async findManyBySha(datasetId: string, sha256s: readonly string[]): Promise<Map<string, Item>> {
+    const { rows } = await this.db.query<ItemRow>(
+      `SELECT ${ITEM_COLUMNS} FROM dataset.items WHERE dataset_id = $1 AND sha256 = ANY($2::text[])`,
+      [datasetId, [...sha256s]],
+    );
+    return new Map(rows.map((row) => [row.sha256, itemFromRow(row)]));
+  }
+
   /**
    * Inserts the item with its ItemIngested event (and its first label, if any) in one
    * transaction. When the same bytes won a race, returns that item with created false.
    */
   async insert(dataset: Dataset, input: NewItem, label?: LabelRequest): Promise<{ item: Item; created: boolean }> {
-    const result = await this.db.transaction(async (tx) => {
-      const { rows } = await tx.query<ItemRow>(
-        `INSERT INTO dataset.items (id, dataset_id, sha256, file_name, width, height, format, size_bytes, import_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (dataset_id, sha256) DO NOTHING RETURNING ${ITEM_COLUMNS}`,
-        [
-          randomUUID(),
-          dataset.id,
-          input.sha256,
-          input.fileName,
-          input.width,
-          input.height,
-          input.format,
-          input.sizeBytes,
-          input.importId,
-        ],
-      );
-      if (!rows[0]) return undefined;
-      let item = itemFromRow(rows[0]);
-      await enqueueItemIngested(tx, item, input.importId);
-      if (label) item = (await applyLabel(tx, dataset, item, label)).item;
-      return item;
-    });
-    if (!result) {
-      const existing = await this.findBySha(dataset.id, input.sha256);
-      if (!existing) throw new Error(`item ${input.sha256} conflicted on insert but cannot be found`);
-      return { item: existing, created: false };
+    return (await this.insertMany(dataset, [{ item: input, label }]))[0]!;
+  }
+
+  /** insert() for several items in ONE transaction (one commit for the lot); results in order. */
+  async insertMany(
+    dataset: Dataset,
+    entries: ReadonlyArray<{ item: NewItem; label?: LabelRequest | undefined }>,
+  ): Promise<Array<{ item: Item; created: boolean }>> {
+    if (entries.length === 0) return [];
+    const inserted = await this.db.transaction((tx) => insertItems(tx, dataset, entries));
+    const results: Array<{ item: Item; created: boolean }> = [];
+    for (const [i, item] of inserted.entries()) {
+      if (item) {
+        results.push({ item, created: true });
+        continue;
+      }
+      const { sha256 } = entries[i]!.item;
+      const existing = await this.findBySha(dataset.id, sha256);
+      if (!existing) throw new Error(`item ${sha256} conflicted on insert but cannot be found`);
+      results.push({ item: existing, created: false });
     }
-    this.hooks.eventsCommitted();
-    if (label) this.hooks.labelApplied(label.source);
-    return { item: result, created: true };
+    if (inserted.some((item) => item)) this.hooks.eventsCommitted();
+    entries.forEach(({ label }, i) => {
+      if (label && inserted[i]) this.hooks.labelApplied(label.source);
+    });
+    return results;
   }
 
   /** SetLabel: validated against the dataset's classes as they are inside the transaction. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { datasetEvents, enqueueEvent } from '@labelloop/events';
+import { datasetEvents, enqueueEvent, enqueueEvents, outboxEvent, type OutboxEvent } from '@labelloop/events';
 import type { Queryable } from '@labelloop/storage';
 import type { Dataset, ImportRecord, Item } from '../domain/types.js';
 import { sourceToProto, splitToProto } from '../grpc/enums.js';
@@ -21,8 +21,8 @@ export function enqueueDatasetCreated(tx: Queryable, dataset: Dataset): Promise<
   });
 }
 
-export function enqueueItemIngested(tx: Queryable, item: Item, importId: string | null): Promise<string> {
-  return enqueueEvent(tx, SCHEMA, datasetEvents.itemIngested, {
+export function itemIngestedEvent(item: Item, importId: string | null): OutboxEvent {
+  return outboxEvent(datasetEvents.itemIngested, {
     ...envelope(),
     datasetId: item.datasetId,
     itemId: item.id,
@@ -32,9 +32,9 @@ export function enqueueItemIngested(tx: Queryable, item: Item, importId: string 
 }
 
 /** `item` as it is after the change (its label set). */
-export function enqueueItemLabeled(tx: Queryable, item: Item, previousLabel: string | null): Promise<string> {
-  if (!item.label) throw new Error('enqueueItemLabeled needs a labelled item');
-  return enqueueEvent(tx, SCHEMA, datasetEvents.itemLabeled, {
+export function itemLabeledEvent(item: Item, previousLabel: string | null): OutboxEvent {
+  if (!item.label) throw new Error('itemLabeledEvent needs a labelled item');
+  return outboxEvent(datasetEvents.itemLabeled, {
     ...envelope(),
     datasetId: item.datasetId,
     itemId: item.id,
@@ -45,6 +45,23 @@ export function enqueueItemLabeled(tx: Queryable, item: Item, previousLabel: str
     split: splitToProto(item.split),
     previousLabel: previousLabel ?? '',
   });
+}
+
+export async function enqueueItemIngested(tx: Queryable, item: Item, importId: string | null): Promise<string> {
+  const event = itemIngestedEvent(item, importId);
+  await enqueueEvents(tx, SCHEMA, [event]);
+  return event.id;
+}
+
+export async function enqueueItemLabeled(tx: Queryable, item: Item, previousLabel: string | null): Promise<string> {
+  const event = itemLabeledEvent(item, previousLabel);
+  await enqueueEvents(tx, SCHEMA, [event]);
+  return event.id;
+}
+
+/** Several events in one statement, published in the order given. */
+export function enqueueMany(tx: Queryable, events: readonly OutboxEvent[]): Promise<void> {
+  return enqueueEvents(tx, SCHEMA, events);
 }
 
 export function enqueueImportFinished(tx: Queryable, record: ImportRecord): Promise<string> {

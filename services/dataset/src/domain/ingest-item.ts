@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Logger } from '@labelloop/common';
-import { ImageRejectedError, inspectImage, type ImageLimits } from '../ingest/index.js';
+import { ImageRejectedError, inspectImage, type ImageInfo, type ImageLimits } from '../ingest/index.js';
 import { validateLabelRequest } from './label-plan.js';
 import type { Dataset, FileError, Item, LabelRequest, UploadOutcome } from './types.js';
 
@@ -15,22 +15,27 @@ export interface ImageObjects {
   delete(datasetId: string, sha256: string): Promise<void>;
 }
 
+export interface NewItemInput {
+  sha256: string;
+  fileName: string;
+  width: number;
+  height: number;
+  format: string;
+  sizeBytes: number;
+  importId: string | null;
+}
+
 /** The item storage the ingest path needs (adapters/item-repository.ts). */
 export interface IngestItems {
   findBySha(datasetId: string, sha256: string): Promise<Item | undefined>;
-  insert(
+  /** The dataset's items with any of these hashes, by hash (one query). */
+  findManyBySha(datasetId: string, sha256s: readonly string[]): Promise<Map<string, Item>>;
+  insert(dataset: Dataset, item: NewItemInput, label?: LabelRequest): Promise<{ item: Item; created: boolean }>;
+  /** insert() for several items in ONE transaction; results in the same order. */
+  insertMany(
     dataset: Dataset,
-    item: {
-      sha256: string;
-      fileName: string;
-      width: number;
-      height: number;
-      format: string;
-      sizeBytes: number;
-      importId: string | null;
-    },
-    label?: LabelRequest,
-  ): Promise<{ item: Item; created: boolean }>;
+    entries: ReadonlyArray<{ item: NewItemInput; label?: LabelRequest | undefined }>,
+  ): Promise<Array<{ item: Item; created: boolean }>>;
   labelIfUnlabelled(itemId: string, request: LabelRequest): Promise<{ item: Item; changed: boolean }>;
 }
 
@@ -59,22 +64,35 @@ export async function ingestItem(deps: IngestDeps, input: IngestInput): Promise<
   return result;
 }
 
-async function ingest(deps: IngestDeps, input: IngestInput): Promise<IngestResult> {
-  const { dataset, fileName, bytes, label } = input;
-  // A bad label or name is the caller's mistake, not the file's: an error, not a rejection.
+/** A bad label or name is the caller's mistake, not the file's: an error, not a rejection. */
+export function checkIngestInput(dataset: Dataset, fileName: string, label: LabelRequest | undefined): void {
   if (label) validateLabelRequest(dataset.classes, label);
   if ([...fileName].length > MAX_FILE_NAME_LENGTH) {
     throw new InvalidArgumentError(`file name must be at most ${MAX_FILE_NAME_LENGTH} characters`);
   }
+}
 
-  let info;
+/** The image's facts, or the rejection to answer for it. */
+export async function inspectOrReject(
+  limits: ImageLimits,
+  fileName: string,
+  bytes: Buffer,
+): Promise<{ info: ImageInfo } | { rejected: FileError }> {
   try {
-    info = await inspectImage(bytes, deps.limits);
+    return { info: await inspectImage(bytes, limits) };
   } catch (err) {
-    if (err instanceof ImageRejectedError)
-      return { outcome: 'rejected', error: { fileName, code: err.code, reason: err.reason } };
+    if (err instanceof ImageRejectedError) return { rejected: { fileName, code: err.code, reason: err.reason } };
     throw err;
   }
+}
+
+async function ingest(deps: IngestDeps, input: IngestInput): Promise<IngestResult> {
+  const { dataset, fileName, bytes, label } = input;
+  checkIngestInput(dataset, fileName, label);
+
+  const inspected = await inspectOrReject(deps.limits, fileName, bytes);
+  if ('rejected' in inspected) return { outcome: 'rejected', error: inspected.rejected };
+  const { info } = inspected;
 
   const existing = await deps.items.findBySha(dataset.id, info.sha256);
   if (existing) return duplicate(deps, existing, label);
@@ -104,13 +122,13 @@ async function ingest(deps: IngestDeps, input: IngestInput): Promise<IngestResul
 }
 
 /** Re-uploading the same bytes returns the existing item; an upload's label fills an empty one. */
-async function duplicate(deps: IngestDeps, item: Item, label: LabelRequest | undefined): Promise<IngestResult> {
+export async function duplicate(deps: IngestDeps, item: Item, label: LabelRequest | undefined): Promise<IngestResult> {
   if (label && !item.label) item = (await deps.items.labelIfUnlabelled(item.id, label)).item;
   return { outcome: 'duplicate', item };
 }
 
 /** After a failed insert the object is garbage unless a concurrent upload's row points at it. */
-async function removeUnreferencedObject(deps: IngestDeps, datasetId: string, sha256: string): Promise<void> {
+export async function removeUnreferencedObject(deps: IngestDeps, datasetId: string, sha256: string): Promise<void> {
   try {
     if (await deps.items.findBySha(datasetId, sha256)) return;
     await deps.objects.delete(datasetId, sha256);

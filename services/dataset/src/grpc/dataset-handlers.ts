@@ -12,13 +12,13 @@ import { decodeCursor, pageOf, parseLimit } from '../domain/paging.js';
 import type { LabelRequest } from '../domain/types.js';
 import {
   datasetToProto,
-  fileErrorToProto,
   importToProto,
   itemToProto,
   labelEventToProto,
   statisticsToProto,
 } from './convert.js';
 import { sourceFromProto, splitFromProto, statusFromProto } from './enums.js';
+import { uploadItems, uploadResultToProto } from './upload-items.js';
 
 // labelloop.dataset.v1.DatasetService: proto ↔ domain mapping only. Handlers throw
 // DomainErrors; the server's middleware turns them into status codes.
@@ -74,18 +74,11 @@ export function createDatasetHandlers(deps: DatasetHandlerDeps): datasetV1.Datas
         bytes: request.content,
         label,
       });
-      if (result.outcome === 'rejected') {
-        return {
-          outcome: datasetV1.UploadOutcome.UPLOAD_OUTCOME_REJECTED,
-          item: undefined,
-          error: fileErrorToProto(result.error),
-        };
-      }
-      const outcome =
-        result.outcome === 'created'
-          ? datasetV1.UploadOutcome.UPLOAD_OUTCOME_CREATED
-          : datasetV1.UploadOutcome.UPLOAD_OUTCOME_DUPLICATE;
-      return { outcome, item: itemToProto(result.item), error: undefined };
+      return uploadResultToProto(result);
+    },
+
+    uploadItems(requests) {
+      return uploadItems({ datasets, ingest: deps.ingest }, requests);
     },
 
     async startImport(requests) {

@@ -66,6 +66,12 @@ export interface ExportInput {
   minConfidence?: number | undefined;
 }
 
+export interface UploadFile {
+  fileName: string;
+  content: Buffer;
+  label: string | undefined;
+}
+
 export interface ItemImage {
   content: Buffer;
   contentType: string;
@@ -96,27 +102,22 @@ export class DatasetGateway {
     return { datasets: page.datasets.map(datasetToJson), nextCursor: page.nextCursor || null };
   }
 
-  /** One file; the result has no fileName (the caller knows it). */
-  async uploadItem(
+  /**
+   * Streams files to UploadItems as `files` yields them (pulled one at a time, so the caller's
+   * stream sees backpressure); one result per file, in order, without fileName.
+   */
+  async uploadItems(
     datasetId: string,
-    fileName: string,
-    content: Buffer,
-    label: string | undefined,
+    files: AsyncIterable<UploadFile>,
     actor: string,
-  ): Promise<Omit<UploadResultJson, 'fileName'>> {
-    const res = await this.client.uploadItem({ datasetId, fileName, content, label: label ?? '', actor });
-    switch (res.outcome) {
-      case datasetV1.UploadOutcome.UPLOAD_OUTCOME_CREATED:
-        return { outcome: 'created', item: itemToJson(required(res.item)) };
-      case datasetV1.UploadOutcome.UPLOAD_OUTCOME_DUPLICATE:
-        return { outcome: 'duplicate', item: itemToJson(required(res.item)) };
-      case datasetV1.UploadOutcome.UPLOAD_OUTCOME_REJECTED: {
-        const { code, reason } = fileErrorToJson(required(res.error));
-        return { outcome: 'rejected', error: { code, reason } };
+  ): Promise<Array<Omit<UploadResultJson, 'fileName'>>> {
+    async function* messages(): AsyncIterable<datasetV1.UploadItemsRequest> {
+      for await (const { fileName, content, label } of files) {
+        yield { datasetId, fileName, content, label: label ?? '', actor };
       }
-      default:
-        throw new Error(`dataset service answered UploadItem with outcome ${res.outcome}`);
     }
+    const { results } = await this.client.uploadItems(messages());
+    return results.map(uploadResultToJson);
   }
 
   async startImport(input: ImportInput): Promise<ImportJson> {
@@ -192,6 +193,21 @@ export class DatasetGateway {
   async isServing(timeoutMs: number): Promise<boolean> {
     const res = await this.health.check({ service: DATASET_SERVICE_NAME }, { timeoutMs });
     return res.status === 1; // HealthCheckResponse_ServingStatus.SERVING
+  }
+}
+
+function uploadResultToJson(res: datasetV1.UploadItemResponse): Omit<UploadResultJson, 'fileName'> {
+  switch (res.outcome) {
+    case datasetV1.UploadOutcome.UPLOAD_OUTCOME_CREATED:
+      return { outcome: 'created', item: itemToJson(required(res.item)) };
+    case datasetV1.UploadOutcome.UPLOAD_OUTCOME_DUPLICATE:
+      return { outcome: 'duplicate', item: itemToJson(required(res.item)) };
+    case datasetV1.UploadOutcome.UPLOAD_OUTCOME_REJECTED: {
+      const { code, reason } = fileErrorToJson(required(res.error));
+      return { outcome: 'rejected', error: { code, reason } };
+    }
+    default:
+      throw new Error(`dataset service answered an upload with outcome ${res.outcome}`);
   }
 }
 

@@ -1,35 +1,25 @@
-// Streams a multipart upload with busboy: each `file` part is read into memory (at most
-// MAX_IMAGE_BYTES) and handed to `upload` with at most `concurrency` in flight; while all
-// slots are busy the part is not read, so busboy and the socket apply backpressure.
+// Streams a multipart upload with busboy into ONE UploadItems call: each `file` part is read
+// into memory (at most MAX_IMAGE_BYTES) and queued for the gRPC stream; while `readAhead` files
+// wait there, the next part is not read, so busboy and the socket apply backpressure.
 // Results come back in the order the parts were sent.
 import type { Request } from 'express';
 import busboy, { type FileInfo } from 'busboy';
 import { AsyncResource } from 'node:async_hooks';
 import type { Readable } from 'node:stream';
+import type { UploadFile } from '../clients/dataset.gateway.js';
 import type { UploadResultJson } from '../openapi/schemas.js';
 import { HttpProblem } from '../problem.js';
+import { FileQueue } from './file-queue.js';
 
 export interface ReadUploadOptions {
   maxImageBytes: number;
   maxFiles: number;
-  concurrency: number;
-  /** Called once the label field is read: a reason to refuse it, or undefined. */
-  checkLabel: (label: string) => string | undefined;
-  upload: (fileName: string, content: Buffer, label: string | undefined) => Promise<Omit<UploadResultJson, 'fileName'>>;
-}
-
-/** A small counting semaphore: acquire() resolves when a slot is free. */
-function slots(size: number) {
-  let free = size;
-  const waiting: Array<() => void> = [];
-  return {
-    acquire: () => (free > 0 ? (free--, Promise.resolve()) : new Promise<void>((resolve) => waiting.push(resolve))),
-    release: () => {
-      const next = waiting.shift();
-      if (next) next();
-      else free++;
-    },
-  };
+  /** Files read ahead of what the upload stream has taken. */
+  readAhead: number;
+  /** Started at the first file: sends what `files` yields; one result per file, in order. */
+  uploadAll: (files: AsyncIterable<UploadFile>) => Promise<Array<Omit<UploadResultJson, 'fileName'>>>;
+  /** Runs before the 'no file part' answer (e.g. so that a missing dataset is still a 404). */
+  beforeNoFilesProblem?: () => Promise<unknown>;
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -50,10 +40,21 @@ const rejected = (fileName: string, code: string, reason: string): UploadResultJ
   error: { code, reason },
 });
 
+interface Part {
+  fileName: string;
+  /** Decided here (not sent). */
+  result?: UploadResultJson;
+  /** Position in the upload stream. */
+  sent?: number;
+}
+
 export function readUpload(req: Request, options: ReadUploadOptions): Promise<UploadResultJson[]> {
-  const { maxImageBytes, maxFiles, concurrency } = options;
-  const pending: Array<Promise<UploadResultJson>> = [];
-  const pool = slots(concurrency);
+  const { maxImageBytes, maxFiles } = options;
+  const parts: Part[] = [];
+  const pending: Array<Promise<void>> = [];
+  const queue = new FileQueue<UploadFile>(options.readAhead);
+  let sent = 0;
+  let call: Promise<Array<Omit<UploadResultJson, 'fileName'>>> | undefined;
   let label: string | undefined;
   // The first thing that ends the request early: a problem, or a dataset service error
   // (uploads are idempotent by content, so the client can simply send the batch again).
@@ -77,59 +78,66 @@ export function readUpload(req: Request, options: ReadUploadOptions): Promise<Up
       failure ??= err;
     };
 
-    async function handleFile(fieldName: string, stream: Readable, info: FileInfo): Promise<UploadResultJson> {
-      const fileName = info.filename ?? '';
+    // busboy emits the next part only once this one's stream is consumed, so parts are
+    // handled one at a time, in order.
+    async function handleFile(part: Part, fieldName: string, stream: Readable): Promise<void> {
       if (fieldName !== 'file') {
         stream.resume();
-        return rejected(fileName, 'unexpected_field', `File parts must be named 'file'; this one is named '${fieldName}'.`);
+        part.result = rejected(part.fileName, 'unexpected_field', `File parts must be named 'file'; this one is named '${fieldName}'.`);
+        return;
       }
-      await pool.acquire();
+      if (!(await queue.waitForRoom())) {
+        stream.resume();
+        part.result = notProcessed(part.fileName);
+        return;
+      }
+      let content: Buffer;
       try {
-        let content: Buffer;
-        try {
-          content = await readAll(stream);
-        } catch {
-          // The body broke off mid-file; the parser's error says why.
-          return notProcessed(fileName);
-        }
-        if ((stream as Readable & { truncated?: boolean }).truncated) {
-          return rejected(fileName, 'too_large', `The file is larger than the ${maxImageBytes} bytes allowed per image.`);
-        }
-        if (failure !== undefined) return notProcessed(fileName);
-        try {
-          return { fileName, ...(await options.upload(fileName, content, label)) };
-        } catch (err) {
+        content = await readAll(stream);
+      } catch {
+        // The body broke off mid-file; the parser's error says why.
+        part.result = notProcessed(part.fileName);
+        return;
+      }
+      if ((stream as Readable & { truncated?: boolean }).truncated) {
+        part.result = rejected(part.fileName, 'too_large', `The file is larger than the ${maxImageBytes} bytes allowed per image.`);
+        return;
+      }
+      if (failure !== undefined) {
+        part.result = notProcessed(part.fileName);
+        return;
+      }
+      part.sent = sent++;
+      queue.push({ fileName: part.fileName, content, label });
+      if (!call) {
+        call = options.uploadAll(queue);
+        call.catch((err: unknown) => {
           stop(err);
-          return notProcessed(fileName);
-        }
-      } finally {
-        pool.release();
+          queue.cancel();
+        });
       }
     }
 
     // Bound to the handler's async context: busboy emits from socket callbacks, where the
-    // request id (for the gRPC calls started here) would otherwise be lost.
+    // request id (for the gRPC call started here) would otherwise be lost.
     parser.on('field', AsyncResource.bind((name, value, info) => {
       if (name !== 'label' || failure !== undefined) return; // other fields are ignored
-      if (pending.length > 0) {
+      if (parts.length > 0) {
         stop(new HttpProblem(400, 'Send the label field before the file parts: it applies to the files that follow it.'));
       } else if (info.valueTruncated) {
         stop(new HttpProblem(400, 'The label field is too long.'));
       } else if (value !== '') {
-        const refusal = options.checkLabel(value);
-        if (refusal === undefined) label = value;
-        else {
-          const errors = [{ path: 'body.label', code: 'unknown_class', reason: refusal }];
-          stop(new HttpProblem(400, refusal, { errors }));
-        }
+        label = value; // the dataset service checks it against the classes
       }
     }));
-    parser.on('file', AsyncResource.bind((name, stream, info) => {
+    parser.on('file', AsyncResource.bind((name, stream, info: FileInfo) => {
       if (failure !== undefined) {
         stream.resume();
         return;
       }
-      pending.push(handleFile(name, stream, info));
+      const part: Part = { fileName: info.filename ?? '' };
+      parts.push(part);
+      pending.push(handleFile(part, name, stream));
     }));
     parser.on('filesLimit', () => {
       stop(new HttpProblem(413, `At most ${maxFiles} files may be sent in one request; split the batch.`));
@@ -144,7 +152,21 @@ export function readUpload(req: Request, options: ReadUploadOptions): Promise<Up
     async function finish() {
       if (finished) return;
       finished = true;
-      const results = await Promise.all(pending);
+      await Promise.all(pending);
+      queue.end();
+      let stored: Array<Omit<UploadResultJson, 'fileName'>> = [];
+      if (call) {
+        try {
+          stored = await call;
+        } catch (err) {
+          stop(err);
+        }
+      }
+      const results = parts.map((part): UploadResultJson => {
+        if (part.result) return part.result;
+        const result = part.sent === undefined ? undefined : stored[part.sent];
+        return result ? { fileName: part.fileName, ...result } : notProcessed(part.fileName);
+      });
       if (failure !== undefined) {
         // Report the files handled before the request was ended: some may be stored.
         const done = results.filter((r) => r.outcome !== 'rejected' || r.error?.code !== 'not_processed');
@@ -157,6 +179,12 @@ export function readUpload(req: Request, options: ReadUploadOptions): Promise<Up
         return;
       }
       if (results.length === 0) {
+        try {
+          await options.beforeNoFilesProblem?.();
+        } catch (err) {
+          reject(err);
+          return;
+        }
         reject(new HttpProblem(400, "The request has no file part: send one or more images as 'file' parts."));
         return;
       }

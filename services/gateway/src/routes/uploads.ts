@@ -3,6 +3,7 @@ import type { AppDeps } from '../app.js';
 import { readUpload } from '../multipart/read-upload.js';
 import { IdParams, UploadForm } from '../openapi/requests.js';
 import { UploadResponse } from '../openapi/schemas.js';
+import { GrpcCallError, Status } from '@labelloop/common';
 import { HttpProblem } from '../problem.js';
 import { actorOf, defineRoute, type Route } from './route.js';
 
@@ -30,16 +31,16 @@ export function uploadRoutes({ dataset, limits }: AppDeps): Route[] {
       handler: async ({ req, res, params, principal }) => {
         if (!req.is('multipart/form-data')) throw new HttpProblem(415, 'Send the images as multipart/form-data.');
         const actor = actorOf(principal);
-        // Up front: a missing dataset is a 404 before any byte is read, and the label can
-        // be checked against its classes before any file is stored.
-        const { classes } = await dataset.getDataset(params.id);
+        // One UploadItems stream per request: the dataset service checks the dataset (404) and
+        // the label (400) on the first file, before anything is stored.
         const results = await readUpload(req, {
           maxImageBytes: limits.maxImageBytes,
           maxFiles: limits.maxFilesPerUpload,
-          concurrency: limits.uploadConcurrency,
-          checkLabel: (label) =>
-            classes.includes(label) ? undefined : `'${label}' is not a class of this dataset.`,
-          upload: (fileName, content, label) => dataset.uploadItem(params.id, fileName, content, label, actor),
+          readAhead: limits.uploadConcurrency,
+          uploadAll: (files) => dataset.uploadItems(params.id, files, actor),
+          beforeNoFilesProblem: () => dataset.getDataset(params.id),
+        }).catch((err: unknown) => {
+          throw labelProblem(err) ?? err;
         });
         const count = (outcome: string) => results.filter((r) => r.outcome === outcome).length;
         const summary = { results, created: count('created'), duplicates: count('duplicate'), rejected: count('rejected') };
@@ -52,4 +53,13 @@ export function uploadRoutes({ dataset, limits }: AppDeps): Route[] {
       },
     }),
   ];
+}
+
+/** The dataset service refused the label field (it names it in the error details): 400 on body.label. */
+function labelProblem(err: unknown): HttpProblem | undefined {
+  if (!(err instanceof GrpcCallError) || err.code !== Status.INVALID_ARGUMENT || err.details?.field !== 'label') {
+    return undefined;
+  }
+  const reason = `'${String(err.details.label)}' is not a class of this dataset.`;
+  return new HttpProblem(400, reason, { errors: [{ path: 'body.label', code: 'unknown_class', reason }] });
 }

@@ -92,6 +92,21 @@ export interface UploadItemResponse {
   error: FileError | undefined;
 }
 
+export interface UploadItemsRequest {
+  /** The same in every message of a call. */
+  datasetId: string;
+  fileName: string;
+  content: Buffer;
+  /** Optional class name to label the item with (source human). */
+  label: string;
+  actor: string;
+}
+
+export interface UploadItemsResponse {
+  /** One per request message, in the order they were sent. */
+  results: UploadItemResponse[];
+}
+
 export interface ImportHeader {
   datasetId: string;
   fileName: string;
@@ -957,6 +972,218 @@ export const UploadItemResponse: MessageFns<UploadItemResponse> = {
     message.error = (object.error !== undefined && object.error !== null)
       ? FileError.fromPartial(object.error)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseUploadItemsRequest(): UploadItemsRequest {
+  return { datasetId: "", fileName: "", content: Buffer.alloc(0), label: "", actor: "" };
+}
+
+export const UploadItemsRequest: MessageFns<UploadItemsRequest> = {
+  encode(message: UploadItemsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.datasetId !== "") {
+      writer.uint32(10).string(message.datasetId);
+    }
+    if (message.fileName !== "") {
+      writer.uint32(18).string(message.fileName);
+    }
+    if (message.content.length !== 0) {
+      writer.uint32(26).bytes(message.content);
+    }
+    if (message.label !== "") {
+      writer.uint32(34).string(message.label);
+    }
+    if (message.actor !== "") {
+      writer.uint32(42).string(message.actor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadItemsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadItemsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.datasetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.fileName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.content = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.label = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UploadItemsRequest {
+    return {
+      datasetId: isSet(object.datasetId)
+        ? globalThis.String(object.datasetId)
+        : isSet(object.dataset_id)
+        ? globalThis.String(object.dataset_id)
+        : "",
+      fileName: isSet(object.fileName)
+        ? globalThis.String(object.fileName)
+        : isSet(object.file_name)
+        ? globalThis.String(object.file_name)
+        : "",
+      content: isSet(object.content) ? Buffer.from(bytesFromBase64(object.content)) : Buffer.alloc(0),
+      label: isSet(object.label) ? globalThis.String(object.label) : "",
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+    };
+  },
+
+  toJSON(message: UploadItemsRequest): unknown {
+    const obj: any = {};
+    if (message.datasetId !== "") {
+      obj.datasetId = message.datasetId;
+    }
+    if (message.fileName !== "") {
+      obj.fileName = message.fileName;
+    }
+    if (message.content.length !== 0) {
+      obj.content = base64FromBytes(message.content);
+    }
+    if (message.label !== "") {
+      obj.label = message.label;
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UploadItemsRequest>): UploadItemsRequest {
+    return UploadItemsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UploadItemsRequest>): UploadItemsRequest {
+    const message = createBaseUploadItemsRequest();
+    message.datasetId = object.datasetId ?? "";
+    message.fileName = object.fileName ?? "";
+    message.content = object.content ?? Buffer.alloc(0);
+    message.label = object.label ?? "";
+    message.actor = object.actor ?? "";
+    return message;
+  },
+};
+
+function createBaseUploadItemsResponse(): UploadItemsResponse {
+  return { results: [] };
+}
+
+export const UploadItemsResponse: MessageFns<UploadItemsResponse> = {
+  encode(message: UploadItemsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      UploadItemResponse.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadItemsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadItemsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(UploadItemResponse.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UploadItemsResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => UploadItemResponse.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: UploadItemsResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => UploadItemResponse.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UploadItemsResponse>): UploadItemsResponse {
+    return UploadItemsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UploadItemsResponse>): UploadItemsResponse {
+    const message = createBaseUploadItemsResponse();
+    message.results = object.results?.map((e) => UploadItemResponse.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2604,6 +2831,19 @@ export const DatasetServiceDefinition = {
       options: {},
     },
     /**
+     * Client stream of images, one file per message, all of one dataset; stored in chunks (one
+     * transaction each). Answers one result per file, in the order sent. A dataset or label that
+     * fails validation fails the call; files of chunks already committed stay stored.
+     */
+    uploadItems: {
+      name: "UploadItems",
+      requestType: UploadItemsRequest as typeof UploadItemsRequest,
+      requestStream: true,
+      responseType: UploadItemsResponse as typeof UploadItemsResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
      * Client stream: first message a header, then the archive's bytes in chunks. Answers once the
      * archive is stored and its listing validated; the entries are then ingested in the background.
      */
@@ -2694,6 +2934,15 @@ export interface DatasetServiceImplementation<CallContextExt = {}> {
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<UploadItemResponse>>;
   /**
+   * Client stream of images, one file per message, all of one dataset; stored in chunks (one
+   * transaction each). Answers one result per file, in the order sent. A dataset or label that
+   * fails validation fails the call; files of chunks already committed stay stored.
+   */
+  uploadItems(
+    request: AsyncIterable<UploadItemsRequest>,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<UploadItemsResponse>>;
+  /**
    * Client stream: first message a header, then the archive's bytes in chunks. Answers once the
    * archive is stored and its listing validated; the entries are then ingested in the background.
    */
@@ -2738,6 +2987,15 @@ export interface DatasetServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<UploadItemRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<UploadItemResponse>;
+  /**
+   * Client stream of images, one file per message, all of one dataset; stored in chunks (one
+   * transaction each). Answers one result per file, in the order sent. A dataset or label that
+   * fails validation fails the call; files of chunks already committed stay stored.
+   */
+  uploadItems(
+    request: AsyncIterable<DeepPartial<UploadItemsRequest>>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<UploadItemsResponse>;
   /**
    * Client stream: first message a header, then the archive's bytes in chunks. Answers once the
    * archive is stored and its listing validated; the entries are then ingested in the background.
