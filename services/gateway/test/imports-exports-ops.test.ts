@@ -96,6 +96,40 @@ test('a zip-slip archive is a 400 naming the entry, and starts no import', async
   assert.equal(dataset.statistics.totalItems, 5);
 });
 
+async function storedKeys(): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const blob of stack.blobs.list('')) keys.push(blob.key);
+  return keys.sort();
+}
+
+test('every refused archive is a 400 naming the entry and the reason, and stores nothing', async () => {
+  const png = await mnistPng('test', 300);
+  const cases: Array<{ what: string; entries: Array<{ name: string; content: Buffer; deflate?: boolean }>; entry: string }> = [
+    { what: 'absolute path', entries: [{ name: '/etc/3/x.png', content: png }], entry: '/etc/3/x.png' },
+    { what: 'parent segment', entries: [{ name: 'train/3/../../x.png', content: png }], entry: 'train/3/../../x.png' },
+    { what: 'unknown class folder', entries: [{ name: 'train/7/x.png', content: png }], entry: 'train/7/x.png' },
+    // 8 MiB of zeros deflate to ~8 KiB: a ratio of ~1000, far over the limit of 100.
+    { what: 'zip bomb', entries: [{ name: '3/bomb.png', content: Buffer.alloc(8 * 1024 * 1024), deflate: true }], entry: '3/bomb.png' },
+  ];
+  const statsBefore = await expectJson<{ statistics: { totalItems: number } }>(await admin.get(`/v1/datasets/${datasetId}`), 200);
+  const keysBefore = await storedKeys();
+  for (const { what, entries, entry } of cases) {
+    const zip = buildZip([{ name: '3/fine.png', content: await mnistPng('test', 301) }, ...entries]);
+    const problem = await expectProblem(
+      await admin.postForm(`/v1/datasets/${datasetId}/imports`, [], [
+        { field: 'archive', name: `${what}.zip`, content: zip, type: 'application/zip' },
+      ]),
+      400,
+    );
+    const named = problem.errors?.find((e) => e.fileName === entry);
+    assert.ok(named, `${what}: ${JSON.stringify(problem)}`);
+    assert.ok(named.reason.length > 0, what);
+  }
+  const statsAfter = await expectJson<{ statistics: { totalItems: number } }>(await admin.get(`/v1/datasets/${datasetId}`), 200);
+  assert.equal(statsAfter.statistics.totalItems, statsBefore.statistics.totalItems);
+  assert.deepEqual(await storedKeys(), keysBefore, 'no object (image or archive copy) was stored');
+});
+
 test('import requests without an archive, with a misnamed part, or too big are refused', async () => {
   const path = `/v1/datasets/${datasetId}/imports`;
   await expectProblem(await admin.postForm(path, [['addMissingClasses', 'true']], []), 400);

@@ -47,6 +47,12 @@ async function totalItems(): Promise<number> {
   return dataset.statistics.totalItems;
 }
 
+async function storedObjects(): Promise<number> {
+  let n = 0;
+  for await (const _ of stack.blobs.list(`datasets/${datasetId}/`)) n++;
+  return n;
+}
+
 test('401 without a key or with an unknown one, with a Bearer challenge', async () => {
   const anonymous = admin.as(undefined);
   const missing = await anonymous.get('/v1/datasets');
@@ -116,6 +122,7 @@ test('every kind of bad file is a 400 problem naming it, and nothing is stored',
   const all = await expectProblem(await labeller.postForm(`/v1/datasets/${datasetId}/items`, [], bad), 400);
   assert.deepEqual(all.errors?.map((e) => e.fileName), bad.map((f) => f.name));
   assert.equal(await totalItems(), 0);
+  assert.equal(await storedObjects(), 0, 'no image object stored');
 
   await expectProblem(await labeller.postForm(`/v1/datasets/${datasetId}/items`, [['label', '3']], []), 400);
   await expectProblem(

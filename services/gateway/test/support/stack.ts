@@ -12,7 +12,7 @@ import {
   type DatasetServer,
 } from '@labelloop/dataset';
 import type { Express } from 'express';
-import { runMigrations, type Database } from '@labelloop/storage';
+import { runMigrations, type BlobStore, type Database } from '@labelloop/storage';
 import { createTestDatabase, startTestNats, startTestS3 } from '@labelloop/testing';
 import { createApp, type Limits } from '../../src/app.js';
 import { ApiKeyStore } from '../../src/auth/api-key-store.js';
@@ -34,6 +34,8 @@ export interface Stack {
   baseUrl: string;
   adminKey: string;
   db: Database;
+  /** The S3 bucket the dataset server stores into (to check that nothing was stored). */
+  blobs: BlobStore;
   registry: Registry;
   /** JSON log lines of the dataset server (debug level). */
   datasetLogs: string[];
@@ -110,6 +112,7 @@ export async function startStack(): Promise<Stack> {
   const { port } = server.address() as AddressInfo;
 
   return {
+    blobs: s3.store,
     app,
     baseUrl: `http://127.0.0.1:${port}`,
     adminKey,
