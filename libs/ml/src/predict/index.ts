@@ -1,0 +1,1 @@
+export { predict, topK, type PredictOptions, type ImagePrediction, type ClassProbability } from './predict.js';
