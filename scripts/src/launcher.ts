@@ -110,6 +110,7 @@ export async function startLabelloop(options: LaunchOptions): Promise<Labelloop>
     const port = async (fixed: number) => (options.freeInternalPorts ? freePort() : fixed);
     const gatewayPort = options.gatewayPort === 0 ? await freePort() : (options.gatewayPort ?? Number(env.PORT ?? 8080));
     const datasetGrpcPort = await port(50051);
+    const trainerGrpcPort = await port(50052);
     const pglite = (service: string): Record<string, string> =>
       env.DATABASE_URL ? {} : { PGLITE_DIR: join(dataDir, 'pg', service) };
 
@@ -126,11 +127,24 @@ export async function startLabelloop(options: LaunchOptions): Promise<Labelloop>
         },
       },
       {
+        name: 'trainer',
+        entry: 'services/trainer/dist/main.js',
+        env: {
+          GRPC_PORT: String(trainerGrpcPort),
+          METRICS_PORT: String(await port(9465)),
+          DATASET_ADDR: `127.0.0.1:${datasetGrpcPort}`,
+          NATS_URL: natsUrl,
+          ...s3Env,
+          ...pglite('trainer'),
+        },
+      },
+      {
         name: 'gateway',
         entry: 'services/gateway/dist/main.js',
         env: {
           PORT: String(gatewayPort),
           DATASET_ADDR: `127.0.0.1:${datasetGrpcPort}`,
+          TRAINER_ADDR: `127.0.0.1:${trainerGrpcPort}`,
           ...pglite('gateway'),
         },
       },

@@ -26,3 +26,11 @@ export {
 } from './consumer.js';
 export { ProcessedEvents, processedEventsTableSql } from './processed-events.js';
 export { OUTBOX_PENDING, OUTBOX_PUBLISHED_TOTAL, OUTBOX_PUBLISH_ERRORS_TOTAL } from './metric-names.js';
+export { ensureWorkQueueStream, WorkQueuePublisher, type EnsureWorkQueueStreamOptions } from './work-queue.js';
+export {
+  consumeWork,
+  type ConsumeWorkOptions,
+  type WorkControl,
+  type WorkHandler,
+  type WorkSubscription,
+} from './work-queue-consumer.js';

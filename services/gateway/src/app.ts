@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { authenticate } from './auth/authenticate.js';
 import type { ApiKeyRecord, ApiKeyStore } from './auth/api-key-store.js';
 import type { DatasetGateway } from './clients/dataset.gateway.js';
+import type { TrainerGateway } from './clients/trainer.gateway.js';
 import { createHttpMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi/document.js';
 import { HttpProblem, sendProblem, toProblem, type ProblemEntry } from './problem.js';
@@ -16,8 +17,10 @@ import { datasetRoutes } from './routes/datasets.js';
 import { exportRoutes } from './routes/exports.js';
 import { importRoutes } from './routes/imports.js';
 import { itemRoutes } from './routes/items.js';
+import { modelRoutes } from './routes/models.js';
 import { operationalRoutes } from './routes/operational.js';
 import { toExpressPath, type Route } from './routes/route.js';
+import { trainingRunRoutes } from './routes/training-runs.js';
 import { uploadRoutes } from './routes/uploads.js';
 
 export interface Limits {
@@ -30,11 +33,15 @@ export interface Limits {
 
 export interface AppDeps {
   dataset: DatasetGateway;
+  /** Training routes answer 503 while the trainer is down; the rest of the API is unaffected. */
+  trainer: TrainerGateway;
   apiKeys: ApiKeyStore;
   db: Pick<Database, 'ping'>;
   registry: Registry;
   logger: Logger;
   limits: Limits;
+  /** Comment line interval of server-sent event streams (default 15 s). */
+  sseHeartbeatMs?: number;
 }
 
 /**
@@ -48,6 +55,8 @@ export function createRoutes(deps: AppDeps, openApiDocument: () => object): Rout
     ...importRoutes(deps),
     ...itemRoutes(deps),
     ...exportRoutes(deps),
+    ...trainingRunRoutes(deps),
+    ...modelRoutes(deps),
     ...apiKeyRoutes(deps),
     ...operationalRoutes(deps, openApiDocument),
   ];
@@ -94,8 +103,9 @@ function pipeline(route: Route, deps: AppDeps): RequestHandler[] {
   if (route.access !== 'public') handlers.push(authenticate(deps.apiKeys, route.access));
   if (route.json) {
     handlers.push((req, _res, next) => {
-      // req.is: null without a body (zod then reports the missing body), false for another type.
-      if (req.is('application/json') === false) {
+      // req.is: null without a body (zod then reports the missing body), false for another type;
+      // an empty body (Content-Length: 0, as fetch sends for a bare POST) is no body either.
+      if (req.is('application/json') === false && req.get('content-length') !== '0') {
         next(new HttpProblem(415, 'Send the request body as application/json.'));
         return;
       }

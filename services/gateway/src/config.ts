@@ -29,6 +29,8 @@ export const configSchema = z
     LOG_LEVEL: logLevelSchema,
     /** host:port of the dataset service's gRPC API. */
     DATASET_ADDR: z.string().optional().transform((raw) => raw?.trim() || '127.0.0.1:50051'),
+    /** host:port of the trainer service's gRPC API (training routes answer 503 while it is down). */
+    TRAINER_ADDR: z.string().optional().transform((raw) => raw?.trim() || '127.0.0.1:50052'),
     // DATABASE_URL (PostgreSQL) or else PGLITE_DIR (embedded, default ./.labelloop/pg/gateway),
     // DATABASE_POOL_SIZE. The database holds the API keys.
     ...databaseEnvSchema.shape,

@@ -8,8 +8,10 @@ import { createApp } from './app.js';
 import { ApiKeyStore } from './auth/api-key-store.js';
 import { seedAdminKey } from './auth/seed-admin-key.js';
 import { DatasetGateway } from './clients/dataset.gateway.js';
+import { TrainerGateway } from './clients/trainer.gateway.js';
 import { loadConfig } from './config.js';
 import { migrate } from './database.js';
+import { endAllEventStreams } from './sse.js';
 
 const config = loadConfig(process.env);
 const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
@@ -32,8 +34,10 @@ try {
 
   // Whole images travel in single messages (UploadItem, GetItemImage).
   const channel = createGrpcChannel(config.DATASET_ADDR, { maxMessageBytes: config.MAX_IMAGE_BYTES + 1024 ** 2 });
+  const trainerChannel = createGrpcChannel(config.TRAINER_ADDR);
   const app = createApp({
     dataset: new DatasetGateway(channel, { registry }),
+    trainer: new TrainerGateway(trainerChannel, { registry }),
     apiKeys: new ApiKeyStore(db),
     db,
     registry,
@@ -53,7 +57,7 @@ try {
     server.listen(config.PORT, config.HOST, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  logger.info({ port, host: config.HOST, datasetAddr: config.DATASET_ADDR, database: db.kind }, 'gateway listening');
+  logger.info({ port, host: config.HOST, datasetAddr: config.DATASET_ADDR, trainerAddr: config.TRAINER_ADDR, database: db.kind }, 'gateway listening');
 
   // Under Kubernetes' default 30 s terminationGracePeriodSeconds.
   installShutdown({
@@ -67,9 +71,13 @@ try {
           new Promise<void>((resolve, reject) => {
             server.close((err) => (err ? reject(err) : resolve()));
             server.closeIdleConnections();
+            // Event streams last as long as a run: end them; their clients reconnect elsewhere.
+            const streams = endAllEventStreams();
+            if (streams > 0) logger.info({ streams }, 'event streams ended for shutdown');
           }),
       },
       { name: 'dataset channel', run: async () => channel.close() },
+      { name: 'trainer channel', run: async () => trainerChannel.close() },
       { name: 'database', run: () => db.close() },
     ],
   });

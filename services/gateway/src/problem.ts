@@ -82,12 +82,19 @@ export function entriesFromDetails(details: Record<string, unknown> | undefined)
   return entries.length > 0 ? entries : undefined;
 }
 
+/** '/labelloop.training.v1.TrainerService/GetModel' → 'trainer'. */
+function calleeName(method: string): string {
+  const service = /\.(\w+)Service\//.exec(method)?.[1];
+  return service ? service.toLowerCase() : 'upstream';
+}
+
 function fromGrpc(err: GrpcCallError): HttpProblem {
   const status = httpStatusByGrpcCode[err.code] ?? 500;
+  const callee = calleeName(err.method);
   if (status === 503) {
-    return new HttpProblem(503, 'The dataset service is unavailable; retry shortly.', { headers: { 'Retry-After': '5' } });
+    return new HttpProblem(503, `The ${callee} service is unavailable; retry shortly.`, { headers: { 'Retry-After': '5' } });
   }
-  if (status === 504) return new HttpProblem(504, 'The dataset service did not answer in time.');
+  if (status === 504) return new HttpProblem(504, `The ${callee} service did not answer in time.`);
   if (status === 500) return new HttpProblem(500, GENERIC_500);
   const errors = entriesFromDetails(err.details);
   return new HttpProblem(status, err.message, errors ? { errors } : {});
@@ -118,7 +125,7 @@ export function toProblem(err: unknown, logger: Logger): HttpProblem {
   if (err instanceof HttpProblem) return err;
   if (err instanceof GrpcCallError) {
     const problem = fromGrpc(err);
-    if (problem.status >= 500) logger.error({ err, grpcCode: Status[err.code] }, 'dataset service call failed');
+    if (problem.status >= 500) logger.error({ err, grpcCode: Status[err.code], method: err.method }, 'service call failed');
     return problem;
   }
   if (typeof err === 'object' && err !== null && typeof (err as { type?: unknown }).type === 'string') {

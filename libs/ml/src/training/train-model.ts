@@ -31,6 +31,14 @@ export interface TrainModelOptions {
   onProgress?: (progress: TrainingProgress) => void;
   /** Aborting stops the run after the batch in progress. */
   signal?: AbortSignal;
+  /**
+   * Resume after this many finished epochs (the engine already holds their weights): training starts
+   * at epoch resumeAfterEpoch + 1, and the shuffle and augmentation streams are first advanced past the
+   * skipped epochs, so the data order matches an uninterrupted run. Default 0.
+   */
+  resumeAfterEpoch?: number;
+  /** Awaited after each finished epoch (e.g. to checkpoint engine.getWeights()); not after a cancelled one. */
+  afterEpoch?: (stats: EpochStats) => Promise<void>;
 }
 
 export interface TrainModelResult {
@@ -50,7 +58,12 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
   const batches = Math.ceil(train.n / batchSize);
   const history: EpochStats[] = [];
   const started = performance.now();
-  const totalImages = epochs * train.n;
+  const firstEpoch = (options.resumeAfterEpoch ?? 0) + 1;
+  // Replays the skipped epochs' draws (shuffle, then augmentation batch by batch) without training.
+  for (let epoch = 1; epoch < firstEpoch; epoch++) {
+    for (const batch of train.batches(batchSize, shuffleRng)) options.augment?.(batch, augmentRng);
+  }
+  const totalImages = (epochs - firstEpoch + 1) * train.n;
   let imagesDone = 0;
   let best: { epoch: number; loss: number; weights?: Float32Array[] } = { epoch: 0, loss: Infinity };
   let stoppedEarly = false;
@@ -59,7 +72,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
   const eta = (): number => ((totalImages - imagesDone) * (performance.now() - started)) / 1000 / Math.max(imagesDone, 1);
 
   try {
-    for (let epoch = 1; epoch <= epochs && !cancelled; epoch++) {
+    for (let epoch = firstEpoch; epoch <= epochs && !cancelled; epoch++) {
       const epochStart = performance.now();
       let stepMs = 0;
       let lossSum = 0;
@@ -114,6 +127,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
       stats.seconds = (performance.now() - epochStart) / 1000;
       history.push(stats);
       onProgress?.({ kind: 'epoch', epochs, etaSeconds: eta(), ...stats });
+      await options.afterEpoch?.(stats);
 
       const watched = stats.valLoss ?? stats.loss;
       const minDelta = options.earlyStopping?.minDelta ?? 0;
@@ -148,6 +162,10 @@ function assertOptions(o: TrainModelOptions): void {
   }
   if (o.train.n === 0) throw new InvalidArgumentError('the training set is empty');
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new InvalidArgumentError(`epochs must be ≥ 1, got ${o.epochs}`);
+  const resume = o.resumeAfterEpoch ?? 0;
+  if (!Number.isInteger(resume) || resume < 0 || resume >= o.epochs) {
+    throw new InvalidArgumentError(`resumeAfterEpoch must be an integer in 0..${o.epochs - 1}, got ${resume}`);
+  }
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) {
     throw new InvalidArgumentError(`batchSize must be ≥ 1, got ${o.batchSize}`);
   }

@@ -106,7 +106,9 @@ function operation(collector: SchemaCollector, route: Route): JsonSchema {
 
   let requestBody: JsonSchema | undefined;
   if (route.json) {
-    requestBody = { required: true, content: { 'application/json': { schema: collector.convert(route.json, 'input') } } };
+    // An optional body (e.g. starting a training run with the defaults) accepts undefined.
+    const required = !route.json.safeParse(undefined).success;
+    requestBody = { required, content: { 'application/json': { schema: collector.convert(route.json, 'input') } } };
   } else if (route.multipart) {
     requestBody = {
       required: true,
@@ -140,7 +142,8 @@ export function buildOpenApiDocument(routes: readonly Route[]): OpenApiDocument 
       title: 'labelloop gateway',
       version: '1.0.0',
       description:
-        'REST API of labelloop: datasets, uploads, imports, labelling, exports, API keys. Errors are ' +
+        'REST API of labelloop: datasets, uploads, imports, labelling, exports, training runs, models, ' +
+        'API keys. Errors are ' +
         'application/problem+json (RFC 9457). Authenticate with `Authorization: Bearer <API key>`.',
     },
     paths,

@@ -13,11 +13,12 @@ import {
 } from '@labelloop/dataset';
 import type { Express } from 'express';
 import { runMigrations, type BlobStore, type Database } from '@labelloop/storage';
-import { createTestDatabase, startTestNats, startTestS3 } from '@labelloop/testing';
+import { createTestDatabase, startTestNats, startTestS3, type TestNats, type TestS3 } from '@labelloop/testing';
 import { createApp, type Limits } from '../../src/app.js';
 import { ApiKeyStore } from '../../src/auth/api-key-store.js';
 import { ADMIN_KEY_BANNER, seedAdminKey } from '../../src/auth/seed-admin-key.js';
 import { DatasetGateway } from '../../src/clients/dataset.gateway.js';
+import { TrainerGateway } from '../../src/clients/trainer.gateway.js';
 import { migrate } from '../../src/database.js';
 
 export const GATEWAY_LIMITS: Limits = {
@@ -36,6 +37,10 @@ export interface Stack {
   db: Database;
   /** The S3 bucket the dataset server stores into (to check that nothing was stored). */
   blobs: BlobStore;
+  /** host:port of the dataset server's gRPC API (for a trainer started beside it). */
+  datasetAddr: string;
+  nats: TestNats;
+  s3: TestS3;
   registry: Registry;
   /** JSON log lines of the dataset server (debug level). */
   datasetLogs: string[];
@@ -46,7 +51,13 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
+export interface StackOptions {
+  /** host:port of a trainer server; default an address where nothing listens (trainer down). */
+  trainerAddr?: string;
+  sseHeartbeatMs?: number;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const logLevel = (process.env.TEST_LOG_LEVEL as 'info' | undefined) ?? 'silent';
   const [database, s3, nats] = await Promise.all([createTestDatabase(), startTestS3(), startTestNats()]);
   const { db } = database;
@@ -99,8 +110,12 @@ export async function startStack(): Promise<Stack> {
 
   const registry = createMetricsRegistry('gateway');
   const channel = createGrpcChannel(`127.0.0.1:${datasetPort}`, { maxMessageBytes: 2 * 1024 * 1024 });
+  // Port 9 (discard) has no gRPC server: calls fail fast with UNAVAILABLE.
+  const trainerChannel = createGrpcChannel(options.trainerAddr ?? '127.0.0.1:9');
   const app = createApp({
     dataset: new DatasetGateway(channel, { registry, defaultDeadlineMs: 10_000 }),
+    trainer: new TrainerGateway(trainerChannel, { registry, defaultDeadlineMs: 10_000 }),
+    sseHeartbeatMs: options.sseHeartbeatMs,
     apiKeys: new ApiKeyStore(db),
     db,
     registry,
@@ -113,6 +128,9 @@ export async function startStack(): Promise<Stack> {
 
   return {
     blobs: s3.store,
+    datasetAddr: `127.0.0.1:${datasetPort}`,
+    nats,
+    s3,
     app,
     baseUrl: `http://127.0.0.1:${port}`,
     adminKey,
@@ -129,6 +147,7 @@ export async function startStack(): Promise<Stack> {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       channel.close();
+      trainerChannel.close();
       await stopDataset();
       await events.relay.stop();
       await events.nats.drain();
