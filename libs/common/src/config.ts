@@ -53,6 +53,19 @@ export function envValueSchema<T>(defaultValue: T, expected: string, parse: (raw
     });
 }
 
+/** A whole number ≥ 1 (counts, limits, worker numbers). */
+export function positiveIntegerSchema(defaultValue: number) {
+  return envValueSchema(defaultValue, 'a positive integer', (raw) => {
+    const value = Number(raw);
+    return /^\d+$/.test(raw) && Number.isSafeInteger(value) && value > 0 ? value : undefined;
+  });
+}
+
+/** A string that must match `pattern` (host names, addresses, stream names); `expected` says what in words. */
+export function patternSchema(defaultValue: string, expected: string, pattern: RegExp) {
+  return envValueSchema(defaultValue, expected, (raw) => (pattern.test(raw) ? raw : undefined));
+}
+
 /** A TCP port, 0..65535 (0 = pick a free one, for tests). */
 export function portSchema(defaultPort: number) {
   return envValueSchema(defaultPort, 'a port number 0..65535', (raw) => {

@@ -34,3 +34,4 @@ export {
   type WorkHandler,
   type WorkSubscription,
 } from './work-queue-consumer.js';
+export { eventsEnvSchema } from './events-config.js';

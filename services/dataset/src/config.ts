@@ -1,4 +1,12 @@
-import { byteSizeSchema, envValueSchema, logLevelSchema, parseConfig, portSchema } from '@labelloop/common';
+import {
+  byteSizeSchema,
+  logLevelSchema,
+  parseConfig,
+  patternSchema,
+  portSchema,
+  positiveIntegerSchema,
+} from '@labelloop/common';
+import { eventsEnvSchema } from '@labelloop/events';
 import { databaseEnvSchema, s3ConfigFromEnv, s3EnvSchema, type S3Config } from '@labelloop/storage';
 import { z } from 'zod';
 
@@ -8,55 +16,33 @@ import { z } from 'zod';
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
 
-function positiveInteger(defaultValue: number) {
-  return envValueSchema(defaultValue, 'a positive integer', (raw) => {
-    const value = Number(raw);
-    return /^\d+$/.test(raw) && Number.isSafeInteger(value) && value > 0 ? value : undefined;
-  });
-}
-
-function nonEmpty(defaultValue: string, expected: string, pattern: RegExp) {
-  return envValueSchema(defaultValue, expected, (raw) => (pattern.test(raw) ? raw : undefined));
-}
-
 const schema = z.object({
   /** gRPC port of labelloop.dataset.v1.DatasetService (0 = any free port). */
   GRPC_PORT: portSchema(50051),
   /** Port of the Prometheus /metrics endpoint. */
   METRICS_PORT: portSchema(9464),
   /** Address to bind both servers to. */
-  HOST: nonEmpty('0.0.0.0', 'a host name or IP address', /^[A-Za-z0-9.:_-]+$/),
+  HOST: patternSchema('0.0.0.0', 'a host name or IP address', /^[A-Za-z0-9.:_-]+$/),
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   LOG_LEVEL: logLevelSchema,
   // DATABASE_URL (PostgreSQL) or else PGLITE_DIR (embedded), DATABASE_POOL_SIZE.
   ...databaseEnvSchema.shape,
   // S3_ENDPOINT, S3_REGION, S3_BUCKET, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_FORCE_PATH_STYLE.
   ...s3EnvSchema.shape,
-  /** NATS server(s) for events, e.g. nats://127.0.0.1:4222 (comma-separated for a cluster). Required. */
-  NATS_URL: z
-    .string({ error: 'required: the NATS server URL, e.g. nats://127.0.0.1:4222' })
-    .trim()
-    .min(1, 'required: the NATS server URL, e.g. nats://127.0.0.1:4222'),
-  /** JetStream stream holding the events (created when missing). */
-  EVENTS_STREAM: nonEmpty('LABELLOOP', 'a stream name (A-Z a-z 0-9 _ -)', /^[A-Za-z0-9_-]+$/),
-  /** Installation prefix of event subjects: <prefix>.item.labeled etc. */
-  EVENTS_SUBJECT_PREFIX: nonEmpty(
-    'labelloop',
-    'dot-separated tokens without wildcards',
-    /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/,
-  ),
+  // NATS_URL (required), EVENTS_STREAM, EVENTS_SUBJECT_PREFIX.
+  ...eventsEnvSchema.shape,
   /** Largest accepted image file (upload or archive entry). */
   MAX_IMAGE_BYTES: byteSizeSchema(20 * MiB),
   /** Largest accepted width × height; bigger images are refused from their header (decompression bombs). */
-  MAX_IMAGE_PIXELS: positiveInteger(40_000_000),
+  MAX_IMAGE_PIXELS: positiveIntegerSchema(40_000_000),
   /** Largest uploaded import archive (compressed). */
   MAX_ARCHIVE_BYTES: byteSizeSchema(2 * GiB),
   /** Most entries an import archive may hold. */
-  MAX_ARCHIVE_ENTRIES: positiveInteger(200_000),
+  MAX_ARCHIVE_ENTRIES: positiveIntegerSchema(200_000),
   /** Most bytes an import archive may unpack to, all entries together. */
   MAX_ARCHIVE_EXPANDED_BYTES: byteSizeSchema(8 * GiB),
   /** Largest uncompressed/compressed ratio of an archive entry (zip bombs). */
-  MAX_COMPRESSION_RATIO: positiveInteger(100),
+  MAX_COMPRESSION_RATIO: positiveIntegerSchema(100),
 });
 
 export interface DatasetConfig {

@@ -1,45 +1,38 @@
 import { availableParallelism } from 'node:os';
-import { durationMsSchema, envValueSchema, logLevelSchema, parseConfig, portSchema } from '@labelloop/common';
+import {
+  durationMsSchema,
+  logLevelSchema,
+  parseConfig,
+  patternSchema,
+  portSchema,
+  positiveIntegerSchema,
+} from '@labelloop/common';
+import { eventsEnvSchema } from '@labelloop/events';
 import { databaseEnvSchema, s3ConfigFromEnv, s3EnvSchema, type S3Config } from '@labelloop/storage';
 import { z } from 'zod';
 
 // The trainer's configuration from the environment, parsed once at start (pure: tests pass their own env).
 
-function positiveInteger(defaultValue: number) {
-  return envValueSchema(defaultValue, 'a positive integer', (raw) => {
-    const value = Number(raw);
-    return /^\d+$/.test(raw) && Number.isSafeInteger(value) && value > 0 ? value : undefined;
-  });
-}
-
-function matching(defaultValue: string, expected: string, pattern: RegExp) {
-  return envValueSchema(defaultValue, expected, (raw) => (pattern.test(raw) ? raw : undefined));
-}
-
 const schema = z.object({
   /** gRPC port of labelloop.training.v1.TrainerService (0 = any free port). */
   GRPC_PORT: portSchema(50052),
   METRICS_PORT: portSchema(9465),
-  HOST: matching('0.0.0.0', 'a host name or IP address', /^[A-Za-z0-9.:_-]+$/),
+  HOST: patternSchema('0.0.0.0', 'a host name or IP address', /^[A-Za-z0-9.:_-]+$/),
   LOG_LEVEL: logLevelSchema,
   ...databaseEnvSchema.shape,
   ...s3EnvSchema.shape,
-  NATS_URL: z
-    .string({ error: 'required: the NATS server URL, e.g. nats://127.0.0.1:4222' })
-    .trim()
-    .min(1, 'required: the NATS server URL, e.g. nats://127.0.0.1:4222'),
-  EVENTS_STREAM: matching('LABELLOOP', 'a stream name (A-Z a-z 0-9 _ -)', /^[A-Za-z0-9_-]+$/),
-  EVENTS_SUBJECT_PREFIX: matching('labelloop', 'dot-separated tokens without wildcards', /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/),
+  // NATS_URL (required), EVENTS_STREAM, EVENTS_SUBJECT_PREFIX.
+  ...eventsEnvSchema.shape,
   /** The dataset service's gRPC address. */
-  DATASET_ADDR: matching('127.0.0.1:50051', 'host:port', /^[A-Za-z0-9.\-_[\]:]+:\d+$/),
+  DATASET_ADDR: patternSchema('127.0.0.1:50051', 'host:port', /^[A-Za-z0-9.\-_[\]:]+:\d+$/),
   /** Worker threads per training job (wasm backend); default: the cores. */
-  TRAINER_WORKERS: positiveInteger(availableParallelism()),
+  TRAINER_WORKERS: positiveIntegerSchema(availableParallelism()),
   /** Work items (runs) executed at once by this process. */
-  TRAINER_CONCURRENCY: positiveInteger(1),
+  TRAINER_CONCURRENCY: positiveIntegerSchema(1),
   /** Work item AckWait: a dead trainer's run is redelivered after this. */
   TRAINER_ACK_WAIT: durationMsSchema(30_000),
   /** Deliveries of a work item before its run is recorded FAILED. */
-  TRAINER_MAX_DELIVER: positiveInteger(5),
+  TRAINER_MAX_DELIVER: positiveIntegerSchema(5),
 });
 
 export interface TrainerConfig {
