@@ -93,12 +93,7 @@ export async function ensureStream(jsm: JetStreamManager, options: EnsureStreamO
     max_age: nanos(options.maxAge ?? DEFAULT_MAX_AGE_MS),
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
   };
-  let existing: StreamInfo | undefined;
-  try {
-    existing = await jsm.streams.info(options.name);
-  } catch (err) {
-    if (apiErrorCode(err) !== JS_STREAM_NOT_FOUND) throw err;
-  }
+  const existing = await findStream(jsm, options.name);
   if (!existing) {
     return jsm.streams.add({
       name: options.name,
@@ -122,4 +117,14 @@ export async function ensureStream(jsm: JetStreamManager, options: EnsureStreamO
 export function apiErrorCode(err: unknown): number | undefined {
   const apiError = (err as { api_error?: { err_code?: number } } | null)?.api_error;
   return apiError?.err_code;
+}
+
+/** The stream's info, or undefined when no stream has that name (other errors are thrown). */
+export async function findStream(jsm: JetStreamManager, name: string): Promise<StreamInfo | undefined> {
+  try {
+    return await jsm.streams.info(name);
+  } catch (err) {
+    if (apiErrorCode(err) !== JS_STREAM_NOT_FOUND) throw err;
+    return undefined;
+  }
 }

@@ -6,7 +6,7 @@ import {
   type JetStreamManager,
   type StreamInfo,
 } from 'nats';
-import { apiErrorCode } from './connection.js';
+import { findStream } from './connection.js';
 import { encodeEvent, type EventDef, type EventMessage } from './event-types.js';
 import { JetStreamPublisher, type PublishResult } from './publisher.js';
 
@@ -24,7 +24,6 @@ export interface EnsureWorkQueueStreamOptions {
 }
 
 const DEFAULT_DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
-const JS_STREAM_NOT_FOUND = 10059;
 
 /** Creates the work-queue stream or updates its subjects/window. Safe to call on every start. */
 export async function ensureWorkQueueStream(
@@ -36,12 +35,7 @@ export async function ensureWorkQueueStream(
     subjects: options.subjects,
     duplicate_window: nanos(options.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS),
   };
-  let existing: StreamInfo | undefined;
-  try {
-    existing = await jsm.streams.info(options.name);
-  } catch (err) {
-    if (apiErrorCode(err) !== JS_STREAM_NOT_FOUND) throw err;
-  }
+  const existing = await findStream(jsm, options.name);
   if (!existing) {
     return jsm.streams.add({
       name: options.name,
