@@ -1,5 +1,5 @@
 // The trainer's domain shapes (plain data; gRPC conversion lives in src/grpc/).
-import type { HyperParameters, SplitMetricsJson } from './job/job-types.js';
+import type { HyperParameters, JobProgress, SplitMetricsJson } from './job/job-types.js';
 
 export type { HyperParameters, SplitMetricsJson };
 export type RunStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
@@ -16,16 +16,9 @@ export interface SearchSettings {
   seed: number;
 }
 
-export interface RunProgress {
+/** What a run shows: its job's progress plus, for a search, the trials done so far. */
+export interface RunProgress extends Omit<JobProgress, 'phase'> {
   phase: string;
-  epoch: number;
-  epochs: number;
-  batch: number;
-  batches: number;
-  loss: number;
-  accuracy: number;
-  imagesPerSecond: number;
-  etaSeconds: number;
   trialsDone: number;
   trialsTotal: number;
 }

@@ -1,5 +1,6 @@
 // The training job's contract with the rest of the trainer (runs, queue, checkpoints live in CORE).
 import type { Logger } from '@labelloop/common';
+import type { BatchProgress } from '@labelloop/ml';
 import type { BlobStore } from '@labelloop/storage';
 import type { DatasetReader } from '../../adapters/dataset-reader.js';
 
@@ -43,16 +44,9 @@ export interface JobInput {
 /** 'snapshot': choosing items and loading their images (before any training). */
 export type JobPhase = 'snapshot' | 'training' | 'evaluating' | 'saving';
 
-export interface JobProgress {
+/** libs/ml's batch progress, tagged with the job's phase. */
+export interface JobProgress extends Omit<BatchProgress, 'kind'> {
   phase: JobPhase;
-  epoch: number;
-  epochs: number;
-  batch: number;
-  batches: number;
-  loss: number;
-  accuracy: number;
-  imagesPerSecond: number;
-  etaSeconds: number;
 }
 
 export interface JobCheckpoint {
