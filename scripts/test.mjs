@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: build (the end-to-end tests run the built services), typecheck, then every
 // workspace's tests through turbo — --force so results are never replayed from cache, one package
-// at a time because the suites start their own servers on a 2-core machine. Ends with one summary line.
+// at a time because the suites start their own servers on a 2-core machine, and --continue so one
+// failing package does not hide the others. Ends with one summary line.
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +22,7 @@ for (const task of ['build', 'typecheck']) {
 
 let passed = 0;
 let failed = 0;
-const child = spawn(turbo, ['run', 'test', '--force', '--concurrency=1', '--output-logs=full', ...extra], {
+const child = spawn(turbo, ['run', 'test', '--force', '--continue', '--concurrency=1', '--output-logs=full', ...extra], {
   cwd: root,
   env,
   stdio: ['ignore', 'pipe', 'inherit'],

@@ -48,7 +48,18 @@ function appendEntry(archive: ZipArchive, source: Buffer | Readable, data: ZipEn
   });
 }
 
+/**
+ * A temp file for manifest lines. Its errors are read back by writeLine/closeFile; the listener keeps
+ * a late one (cleanup destroying the stream while a write is still in flight) from being uncaught.
+ */
+function tempFile(path: string): WriteStream {
+  const stream = createWriteStream(path);
+  stream.on('error', () => undefined);
+  return stream;
+}
+
 async function writeLine(stream: WriteStream, line: string): Promise<void> {
+  if (stream.errored) throw stream.errored;
   if (!stream.write(line)) await once(stream, 'drain');
 }
 
@@ -64,8 +75,8 @@ export async function writeZipExport(options: ZipExportOptions): Promise<ZipExpo
   const tempDir = await mkdtemp(join(tmpdir(), 'labelloop-export-'));
   const csvPath = join(tempDir, 'manifest.csv');
   const jsonlPath = join(tempDir, 'manifest.jsonl');
-  const csv = createWriteStream(csvPath);
-  const jsonl = createWriteStream(jsonlPath);
+  const csv = tempFile(csvPath);
+  const jsonl = tempFile(jsonlPath);
   // Images are already compressed: they are stored; only the manifests are deflated.
   const archive = new ZipArchive({ zlib: { level: 6 } });
   // pipeline() respects the output's backpressure and destroys both ends if either fails.
