@@ -3,5 +3,6 @@
 export * as commonV1 from './gen/labelloop/common/v1/common.js';
 export * as datasetV1 from './dataset-v1.js';
 export * as trainingV1 from './training-v1.js';
+export * as inferenceV1 from './inference-v1.js';
 export { Timestamp } from './gen/google/protobuf/timestamp.js';
 export { descriptorSetBase64 } from './gen/descriptor-set.js';

@@ -22,10 +22,104 @@ export const protobufPackage = "labelloop.dataset.v1";
 
 export const protobufFileName = "labelloop/dataset/v1/dataset.proto";
 
+/** How the review queue orders the pool (libs/active-learning computes the scores). */
+export enum AcquisitionStrategy {
+  ACQUISITION_STRATEGY_UNSPECIFIED = 0,
+  ACQUISITION_STRATEGY_RANDOM = 1,
+  ACQUISITION_STRATEGY_LEAST_CONFIDENCE = 2,
+  ACQUISITION_STRATEGY_MARGIN = 3,
+  ACQUISITION_STRATEGY_ENTROPY = 4,
+  /** ACQUISITION_STRATEGY_BALD - Mutual information between prediction and weights, from mc_samples MC-dropout passes. */
+  ACQUISITION_STRATEGY_BALD = 5,
+}
+
+export function acquisitionStrategyFromJSON(object: any): AcquisitionStrategy {
+  switch (object) {
+    case 0:
+    case "ACQUISITION_STRATEGY_UNSPECIFIED":
+      return AcquisitionStrategy.ACQUISITION_STRATEGY_UNSPECIFIED;
+    case 1:
+    case "ACQUISITION_STRATEGY_RANDOM":
+      return AcquisitionStrategy.ACQUISITION_STRATEGY_RANDOM;
+    case 2:
+    case "ACQUISITION_STRATEGY_LEAST_CONFIDENCE":
+      return AcquisitionStrategy.ACQUISITION_STRATEGY_LEAST_CONFIDENCE;
+    case 3:
+    case "ACQUISITION_STRATEGY_MARGIN":
+      return AcquisitionStrategy.ACQUISITION_STRATEGY_MARGIN;
+    case 4:
+    case "ACQUISITION_STRATEGY_ENTROPY":
+      return AcquisitionStrategy.ACQUISITION_STRATEGY_ENTROPY;
+    case 5:
+    case "ACQUISITION_STRATEGY_BALD":
+      return AcquisitionStrategy.ACQUISITION_STRATEGY_BALD;
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum AcquisitionStrategy");
+  }
+}
+
+export function acquisitionStrategyToJSON(object: AcquisitionStrategy): string {
+  switch (object) {
+    case AcquisitionStrategy.ACQUISITION_STRATEGY_UNSPECIFIED:
+      return "ACQUISITION_STRATEGY_UNSPECIFIED";
+    case AcquisitionStrategy.ACQUISITION_STRATEGY_RANDOM:
+      return "ACQUISITION_STRATEGY_RANDOM";
+    case AcquisitionStrategy.ACQUISITION_STRATEGY_LEAST_CONFIDENCE:
+      return "ACQUISITION_STRATEGY_LEAST_CONFIDENCE";
+    case AcquisitionStrategy.ACQUISITION_STRATEGY_MARGIN:
+      return "ACQUISITION_STRATEGY_MARGIN";
+    case AcquisitionStrategy.ACQUISITION_STRATEGY_ENTROPY:
+      return "ACQUISITION_STRATEGY_ENTROPY";
+    case AcquisitionStrategy.ACQUISITION_STRATEGY_BALD:
+      return "ACQUISITION_STRATEGY_BALD";
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum AcquisitionStrategy");
+  }
+}
+
+/** Batch diversity applied to the top of the queue. */
+export enum Diversity {
+  DIVERSITY_UNSPECIFIED = 0,
+  DIVERSITY_NONE = 1,
+  /** DIVERSITY_K_CENTER - k-center greedy on the penultimate-layer embeddings among the best-scored candidates. */
+  DIVERSITY_K_CENTER = 2,
+}
+
+export function diversityFromJSON(object: any): Diversity {
+  switch (object) {
+    case 0:
+    case "DIVERSITY_UNSPECIFIED":
+      return Diversity.DIVERSITY_UNSPECIFIED;
+    case 1:
+    case "DIVERSITY_NONE":
+      return Diversity.DIVERSITY_NONE;
+    case 2:
+    case "DIVERSITY_K_CENTER":
+      return Diversity.DIVERSITY_K_CENTER;
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum Diversity");
+  }
+}
+
+export function diversityToJSON(object: Diversity): string {
+  switch (object) {
+    case Diversity.DIVERSITY_UNSPECIFIED:
+      return "DIVERSITY_UNSPECIFIED";
+    case Diversity.DIVERSITY_NONE:
+      return "DIVERSITY_NONE";
+    case Diversity.DIVERSITY_K_CENTER:
+      return "DIVERSITY_K_CENTER";
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum Diversity");
+  }
+}
+
 export enum ItemStatus {
   ITEM_STATUS_UNSPECIFIED = 0,
   ITEM_STATUS_UNLABELLED = 1,
   ITEM_STATUS_LABELLED = 2,
+  /** ITEM_STATUS_EXCLUDED - A reviewer answered "not in classes": out of the pool, never labelled or trained on. */
+  ITEM_STATUS_EXCLUDED = 3,
 }
 
 export function itemStatusFromJSON(object: any): ItemStatus {
@@ -39,6 +133,9 @@ export function itemStatusFromJSON(object: any): ItemStatus {
     case 2:
     case "ITEM_STATUS_LABELLED":
       return ItemStatus.ITEM_STATUS_LABELLED;
+    case 3:
+    case "ITEM_STATUS_EXCLUDED":
+      return ItemStatus.ITEM_STATUS_EXCLUDED;
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum ItemStatus");
   }
@@ -52,6 +149,8 @@ export function itemStatusToJSON(object: ItemStatus): string {
       return "ITEM_STATUS_UNLABELLED";
     case ItemStatus.ITEM_STATUS_LABELLED:
       return "ITEM_STATUS_LABELLED";
+    case ItemStatus.ITEM_STATUS_EXCLUDED:
+      return "ITEM_STATUS_EXCLUDED";
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum ItemStatus");
   }
@@ -194,6 +293,26 @@ export interface Dataset {
   image: ImageSpec | undefined;
   splits: SplitRatios | undefined;
   createdAt: Date | undefined;
+  activeLearning: ActiveLearningSettings | undefined;
+}
+
+export interface ActiveLearningSettings {
+  /** ε: the largest error auto-labels may have (default 0.02). */
+  targetError: number;
+  /** 1 − δ: the confidence with which the error bound must hold (default 0.95). */
+  confidence: number;
+  strategy: AcquisitionStrategy;
+  diversity: Diversity;
+  /** T, forward passes with dropout for BALD (default 20). */
+  mcSamples: number;
+  /** Share of new auto-labels that enter the review queue blind (default 0.02). */
+  auditShare: number;
+  /** At least this many audit items per scoring, when there are that many auto-labels (default 10). */
+  auditMinimum: number;
+  /** How long a review lease lasts (default 300). */
+  leaseSeconds: number;
+  /** Whether qualifying predictions become labels at all (default true). */
+  autoLabel: boolean;
 }
 
 export interface DatasetStatistics {
@@ -305,7 +424,15 @@ export interface Import {
 }
 
 function createBaseDataset(): Dataset {
-  return { id: "", name: "", classes: [], image: undefined, splits: undefined, createdAt: undefined };
+  return {
+    id: "",
+    name: "",
+    classes: [],
+    image: undefined,
+    splits: undefined,
+    createdAt: undefined,
+    activeLearning: undefined,
+  };
 }
 
 export const Dataset: MessageFns<Dataset> = {
@@ -327,6 +454,9 @@ export const Dataset: MessageFns<Dataset> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(50).fork()).join();
+    }
+    if (message.activeLearning !== undefined) {
+      ActiveLearningSettings.encode(message.activeLearning, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -392,6 +522,14 @@ export const Dataset: MessageFns<Dataset> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.activeLearning = ActiveLearningSettings.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -416,6 +554,11 @@ export const Dataset: MessageFns<Dataset> = {
         : isSet(object.created_at)
         ? fromJsonTimestamp(object.created_at)
         : undefined,
+      activeLearning: isSet(object.activeLearning)
+        ? ActiveLearningSettings.fromJSON(object.activeLearning)
+        : isSet(object.active_learning)
+        ? ActiveLearningSettings.fromJSON(object.active_learning)
+        : undefined,
     };
   },
 
@@ -439,6 +582,9 @@ export const Dataset: MessageFns<Dataset> = {
     if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt.toISOString();
     }
+    if (message.activeLearning !== undefined) {
+      obj.activeLearning = ActiveLearningSettings.toJSON(message.activeLearning);
+    }
     return obj;
   },
 
@@ -457,6 +603,240 @@ export const Dataset: MessageFns<Dataset> = {
       ? SplitRatios.fromPartial(object.splits)
       : undefined;
     message.createdAt = object.createdAt ?? undefined;
+    message.activeLearning = (object.activeLearning !== undefined && object.activeLearning !== null)
+      ? ActiveLearningSettings.fromPartial(object.activeLearning)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseActiveLearningSettings(): ActiveLearningSettings {
+  return {
+    targetError: 0,
+    confidence: 0,
+    strategy: 0,
+    diversity: 0,
+    mcSamples: 0,
+    auditShare: 0,
+    auditMinimum: 0,
+    leaseSeconds: 0,
+    autoLabel: false,
+  };
+}
+
+export const ActiveLearningSettings: MessageFns<ActiveLearningSettings> = {
+  encode(message: ActiveLearningSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.targetError !== 0) {
+      writer.uint32(9).double(message.targetError);
+    }
+    if (message.confidence !== 0) {
+      writer.uint32(17).double(message.confidence);
+    }
+    if (message.strategy !== 0) {
+      writer.uint32(24).int32(message.strategy);
+    }
+    if (message.diversity !== 0) {
+      writer.uint32(32).int32(message.diversity);
+    }
+    if (message.mcSamples !== 0) {
+      writer.uint32(40).uint32(message.mcSamples);
+    }
+    if (message.auditShare !== 0) {
+      writer.uint32(49).double(message.auditShare);
+    }
+    if (message.auditMinimum !== 0) {
+      writer.uint32(56).uint32(message.auditMinimum);
+    }
+    if (message.leaseSeconds !== 0) {
+      writer.uint32(64).uint32(message.leaseSeconds);
+    }
+    if (message.autoLabel !== false) {
+      writer.uint32(72).bool(message.autoLabel);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ActiveLearningSettings {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseActiveLearningSettings();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.targetError = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.confidence = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.strategy = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.diversity = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.mcSamples = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.auditShare = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.auditMinimum = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.leaseSeconds = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.autoLabel = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ActiveLearningSettings {
+    return {
+      targetError: isSet(object.targetError)
+        ? globalThis.Number(object.targetError)
+        : isSet(object.target_error)
+        ? globalThis.Number(object.target_error)
+        : 0,
+      confidence: isSet(object.confidence) ? globalThis.Number(object.confidence) : 0,
+      strategy: isSet(object.strategy) ? acquisitionStrategyFromJSON(object.strategy) : 0,
+      diversity: isSet(object.diversity) ? diversityFromJSON(object.diversity) : 0,
+      mcSamples: isSet(object.mcSamples)
+        ? globalThis.Number(object.mcSamples)
+        : isSet(object.mc_samples)
+        ? globalThis.Number(object.mc_samples)
+        : 0,
+      auditShare: isSet(object.auditShare)
+        ? globalThis.Number(object.auditShare)
+        : isSet(object.audit_share)
+        ? globalThis.Number(object.audit_share)
+        : 0,
+      auditMinimum: isSet(object.auditMinimum)
+        ? globalThis.Number(object.auditMinimum)
+        : isSet(object.audit_minimum)
+        ? globalThis.Number(object.audit_minimum)
+        : 0,
+      leaseSeconds: isSet(object.leaseSeconds)
+        ? globalThis.Number(object.leaseSeconds)
+        : isSet(object.lease_seconds)
+        ? globalThis.Number(object.lease_seconds)
+        : 0,
+      autoLabel: isSet(object.autoLabel)
+        ? globalThis.Boolean(object.autoLabel)
+        : isSet(object.auto_label)
+        ? globalThis.Boolean(object.auto_label)
+        : false,
+    };
+  },
+
+  toJSON(message: ActiveLearningSettings): unknown {
+    const obj: any = {};
+    if (message.targetError !== 0) {
+      obj.targetError = floatToJson(message.targetError);
+    }
+    if (message.confidence !== 0) {
+      obj.confidence = floatToJson(message.confidence);
+    }
+    if (message.strategy !== 0) {
+      obj.strategy = acquisitionStrategyToJSON(message.strategy);
+    }
+    if (message.diversity !== 0) {
+      obj.diversity = diversityToJSON(message.diversity);
+    }
+    if (message.mcSamples !== 0) {
+      obj.mcSamples = Math.round(message.mcSamples);
+    }
+    if (message.auditShare !== 0) {
+      obj.auditShare = floatToJson(message.auditShare);
+    }
+    if (message.auditMinimum !== 0) {
+      obj.auditMinimum = Math.round(message.auditMinimum);
+    }
+    if (message.leaseSeconds !== 0) {
+      obj.leaseSeconds = Math.round(message.leaseSeconds);
+    }
+    if (message.autoLabel !== false) {
+      obj.autoLabel = message.autoLabel;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ActiveLearningSettings>): ActiveLearningSettings {
+    return ActiveLearningSettings.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ActiveLearningSettings>): ActiveLearningSettings {
+    const message = createBaseActiveLearningSettings();
+    message.targetError = object.targetError ?? 0;
+    message.confidence = object.confidence ?? 0;
+    message.strategy = object.strategy ?? 0;
+    message.diversity = object.diversity ?? 0;
+    message.mcSamples = object.mcSamples ?? 0;
+    message.auditShare = object.auditShare ?? 0;
+    message.auditMinimum = object.auditMinimum ?? 0;
+    message.leaseSeconds = object.leaseSeconds ?? 0;
+    message.autoLabel = object.autoLabel ?? false;
     return message;
   },
 };

@@ -18,6 +18,18 @@ import {
   splitToJSON,
 } from "../../common/v1/common.js";
 import {
+  ItemPrediction,
+  LabelCount,
+  ModelVersionReport,
+  ReviewAnswer,
+  ReviewAnswerResult,
+  ReviewQueueDepth,
+  ReviewTask,
+  ScoringJob,
+  ScoringShard,
+} from "./active_learning.js";
+import {
+  ActiveLearningSettings,
   Dataset,
   DatasetStatistics,
   ExportFormat,
@@ -47,7 +59,11 @@ export interface CreateDatasetRequest {
     | ImageSpec
     | undefined;
   /** Defaults to 0.7 / 0.15 / 0.15 when absent. */
-  splits?: SplitRatios | undefined;
+  splits?:
+    | SplitRatios
+    | undefined;
+  /** Unset fields take their defaults. */
+  activeLearning?: ActiveLearningSettings | undefined;
 }
 
 export interface CreateDatasetResponse {
@@ -206,8 +222,119 @@ export interface ExportDatasetResponse {
   chunk: Buffer;
 }
 
+export interface UpdateActiveLearningSettingsRequest {
+  datasetId: string;
+  /** Replaces the settings; zero / unspecified fields take their defaults. */
+  settings: ActiveLearningSettings | undefined;
+}
+
+export interface UpdateActiveLearningSettingsResponse {
+  dataset: Dataset | undefined;
+}
+
+export interface BeginScoringRequest {
+  datasetId: string;
+  modelId: string;
+  modelVersion: number;
+  artifactPrefix: string;
+  /** Items per shard (default 256). */
+  shardSize: number;
+}
+
+export interface BeginScoringResponse {
+  job:
+    | ScoringJob
+    | undefined;
+  /** False when the job for this model version already existed. */
+  created: boolean;
+}
+
+export interface ClaimScoringShardRequest {
+  /** Empty: any dataset. */
+  datasetId: string;
+  /** Who holds the lease (pod name). */
+  worker: string;
+  /** Default 120. */
+  leaseSeconds: number;
+}
+
+export interface ClaimScoringShardResponse {
+  shard?: ScoringShard | undefined;
+}
+
+export interface RecordPredictionsRequest {
+  shardId: string;
+  worker: string;
+  predictions: ItemPrediction[];
+}
+
+export interface RecordPredictionsResponse {
+  job:
+    | ScoringJob
+    | undefined;
+  /** False when the shard was already done (a replay). */
+  recorded: boolean;
+}
+
+export interface GetScoringJobRequest {
+  jobId: string;
+}
+
+export interface GetScoringJobResponse {
+  job: ScoringJob | undefined;
+}
+
+export interface ListScoringJobsRequest {
+  datasetId: string;
+  limit: number;
+}
+
+export interface ListScoringJobsResponse {
+  /** Newest first. */
+  jobs: ScoringJob[];
+}
+
+export interface LeaseReviewItemsRequest {
+  datasetId: string;
+  actor: string;
+  limit: number;
+}
+
+export interface LeaseReviewItemsResponse {
+  tasks: ReviewTask[];
+  /** Open tasks not leased to anyone, after this lease. */
+  remaining: number;
+}
+
+export interface AnswerReviewItemsRequest {
+  datasetId: string;
+  actor: string;
+  answers: ReviewAnswer[];
+}
+
+export interface AnswerReviewItemsResponse {
+  results: ReviewAnswerResult[];
+}
+
+export interface GetActiveLearningReportRequest {
+  datasetId: string;
+}
+
+export interface GetActiveLearningReportResponse {
+  /** Newest model version first. */
+  versions: ModelVersionReport[];
+  queue: ReviewQueueDepth | undefined;
+  labels: LabelCount[];
+  /**
+   * Human labels a random-order labeller would have had to add for the same correct labels: the
+   * accepted auto-labels of the current scoring times (1 − audited error upper bound, or ε when
+   * no audit is conclusive yet).
+   */
+  estimatedLabelsSaved: number;
+}
+
 function createBaseCreateDatasetRequest(): CreateDatasetRequest {
-  return { name: "", classes: [], image: undefined, splits: undefined };
+  return { name: "", classes: [], image: undefined, splits: undefined, activeLearning: undefined };
 }
 
 export const CreateDatasetRequest: MessageFns<CreateDatasetRequest> = {
@@ -223,6 +350,9 @@ export const CreateDatasetRequest: MessageFns<CreateDatasetRequest> = {
     }
     if (message.splits !== undefined) {
       SplitRatios.encode(message.splits, writer.uint32(34).fork()).join();
+    }
+    if (message.activeLearning !== undefined) {
+      ActiveLearningSettings.encode(message.activeLearning, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -272,6 +402,14 @@ export const CreateDatasetRequest: MessageFns<CreateDatasetRequest> = {
             message.splits = SplitRatios.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.activeLearning = ActiveLearningSettings.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -290,6 +428,11 @@ export const CreateDatasetRequest: MessageFns<CreateDatasetRequest> = {
       classes: globalThis.Array.isArray(object?.classes) ? object.classes.map((e: any) => globalThis.String(e)) : [],
       image: isSet(object.image) ? ImageSpec.fromJSON(object.image) : undefined,
       splits: isSet(object.splits) ? SplitRatios.fromJSON(object.splits) : undefined,
+      activeLearning: isSet(object.activeLearning)
+        ? ActiveLearningSettings.fromJSON(object.activeLearning)
+        : isSet(object.active_learning)
+        ? ActiveLearningSettings.fromJSON(object.active_learning)
+        : undefined,
     };
   },
 
@@ -307,6 +450,9 @@ export const CreateDatasetRequest: MessageFns<CreateDatasetRequest> = {
     if (message.splits !== undefined) {
       obj.splits = SplitRatios.toJSON(message.splits);
     }
+    if (message.activeLearning !== undefined) {
+      obj.activeLearning = ActiveLearningSettings.toJSON(message.activeLearning);
+    }
     return obj;
   },
 
@@ -322,6 +468,9 @@ export const CreateDatasetRequest: MessageFns<CreateDatasetRequest> = {
       : undefined;
     message.splits = (object.splits !== undefined && object.splits !== null)
       ? SplitRatios.fromPartial(object.splits)
+      : undefined;
+    message.activeLearning = (object.activeLearning !== undefined && object.activeLearning !== null)
+      ? ActiveLearningSettings.fromPartial(object.activeLearning)
       : undefined;
     return message;
   },
@@ -2791,6 +2940,1636 @@ export const ExportDatasetResponse: MessageFns<ExportDatasetResponse> = {
   },
 };
 
+function createBaseUpdateActiveLearningSettingsRequest(): UpdateActiveLearningSettingsRequest {
+  return { datasetId: "", settings: undefined };
+}
+
+export const UpdateActiveLearningSettingsRequest: MessageFns<UpdateActiveLearningSettingsRequest> = {
+  encode(message: UpdateActiveLearningSettingsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.datasetId !== "") {
+      writer.uint32(10).string(message.datasetId);
+    }
+    if (message.settings !== undefined) {
+      ActiveLearningSettings.encode(message.settings, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateActiveLearningSettingsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateActiveLearningSettingsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.datasetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.settings = ActiveLearningSettings.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateActiveLearningSettingsRequest {
+    return {
+      datasetId: isSet(object.datasetId)
+        ? globalThis.String(object.datasetId)
+        : isSet(object.dataset_id)
+        ? globalThis.String(object.dataset_id)
+        : "",
+      settings: isSet(object.settings) ? ActiveLearningSettings.fromJSON(object.settings) : undefined,
+    };
+  },
+
+  toJSON(message: UpdateActiveLearningSettingsRequest): unknown {
+    const obj: any = {};
+    if (message.datasetId !== "") {
+      obj.datasetId = message.datasetId;
+    }
+    if (message.settings !== undefined) {
+      obj.settings = ActiveLearningSettings.toJSON(message.settings);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateActiveLearningSettingsRequest>): UpdateActiveLearningSettingsRequest {
+    return UpdateActiveLearningSettingsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateActiveLearningSettingsRequest>): UpdateActiveLearningSettingsRequest {
+    const message = createBaseUpdateActiveLearningSettingsRequest();
+    message.datasetId = object.datasetId ?? "";
+    message.settings = (object.settings !== undefined && object.settings !== null)
+      ? ActiveLearningSettings.fromPartial(object.settings)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateActiveLearningSettingsResponse(): UpdateActiveLearningSettingsResponse {
+  return { dataset: undefined };
+}
+
+export const UpdateActiveLearningSettingsResponse: MessageFns<UpdateActiveLearningSettingsResponse> = {
+  encode(message: UpdateActiveLearningSettingsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dataset !== undefined) {
+      Dataset.encode(message.dataset, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateActiveLearningSettingsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateActiveLearningSettingsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.dataset = Dataset.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateActiveLearningSettingsResponse {
+    return { dataset: isSet(object.dataset) ? Dataset.fromJSON(object.dataset) : undefined };
+  },
+
+  toJSON(message: UpdateActiveLearningSettingsResponse): unknown {
+    const obj: any = {};
+    if (message.dataset !== undefined) {
+      obj.dataset = Dataset.toJSON(message.dataset);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateActiveLearningSettingsResponse>): UpdateActiveLearningSettingsResponse {
+    return UpdateActiveLearningSettingsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateActiveLearningSettingsResponse>): UpdateActiveLearningSettingsResponse {
+    const message = createBaseUpdateActiveLearningSettingsResponse();
+    message.dataset = (object.dataset !== undefined && object.dataset !== null)
+      ? Dataset.fromPartial(object.dataset)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseBeginScoringRequest(): BeginScoringRequest {
+  return { datasetId: "", modelId: "", modelVersion: 0, artifactPrefix: "", shardSize: 0 };
+}
+
+export const BeginScoringRequest: MessageFns<BeginScoringRequest> = {
+  encode(message: BeginScoringRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.datasetId !== "") {
+      writer.uint32(10).string(message.datasetId);
+    }
+    if (message.modelId !== "") {
+      writer.uint32(18).string(message.modelId);
+    }
+    if (message.modelVersion !== 0) {
+      writer.uint32(24).uint32(message.modelVersion);
+    }
+    if (message.artifactPrefix !== "") {
+      writer.uint32(34).string(message.artifactPrefix);
+    }
+    if (message.shardSize !== 0) {
+      writer.uint32(40).uint32(message.shardSize);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BeginScoringRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBeginScoringRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.datasetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.modelId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.modelVersion = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.artifactPrefix = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.shardSize = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BeginScoringRequest {
+    return {
+      datasetId: isSet(object.datasetId)
+        ? globalThis.String(object.datasetId)
+        : isSet(object.dataset_id)
+        ? globalThis.String(object.dataset_id)
+        : "",
+      modelId: isSet(object.modelId)
+        ? globalThis.String(object.modelId)
+        : isSet(object.model_id)
+        ? globalThis.String(object.model_id)
+        : "",
+      modelVersion: isSet(object.modelVersion)
+        ? globalThis.Number(object.modelVersion)
+        : isSet(object.model_version)
+        ? globalThis.Number(object.model_version)
+        : 0,
+      artifactPrefix: isSet(object.artifactPrefix)
+        ? globalThis.String(object.artifactPrefix)
+        : isSet(object.artifact_prefix)
+        ? globalThis.String(object.artifact_prefix)
+        : "",
+      shardSize: isSet(object.shardSize)
+        ? globalThis.Number(object.shardSize)
+        : isSet(object.shard_size)
+        ? globalThis.Number(object.shard_size)
+        : 0,
+    };
+  },
+
+  toJSON(message: BeginScoringRequest): unknown {
+    const obj: any = {};
+    if (message.datasetId !== "") {
+      obj.datasetId = message.datasetId;
+    }
+    if (message.modelId !== "") {
+      obj.modelId = message.modelId;
+    }
+    if (message.modelVersion !== 0) {
+      obj.modelVersion = Math.round(message.modelVersion);
+    }
+    if (message.artifactPrefix !== "") {
+      obj.artifactPrefix = message.artifactPrefix;
+    }
+    if (message.shardSize !== 0) {
+      obj.shardSize = Math.round(message.shardSize);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BeginScoringRequest>): BeginScoringRequest {
+    return BeginScoringRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BeginScoringRequest>): BeginScoringRequest {
+    const message = createBaseBeginScoringRequest();
+    message.datasetId = object.datasetId ?? "";
+    message.modelId = object.modelId ?? "";
+    message.modelVersion = object.modelVersion ?? 0;
+    message.artifactPrefix = object.artifactPrefix ?? "";
+    message.shardSize = object.shardSize ?? 0;
+    return message;
+  },
+};
+
+function createBaseBeginScoringResponse(): BeginScoringResponse {
+  return { job: undefined, created: false };
+}
+
+export const BeginScoringResponse: MessageFns<BeginScoringResponse> = {
+  encode(message: BeginScoringResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.job !== undefined) {
+      ScoringJob.encode(message.job, writer.uint32(10).fork()).join();
+    }
+    if (message.created !== false) {
+      writer.uint32(16).bool(message.created);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BeginScoringResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBeginScoringResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.job = ScoringJob.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.created = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BeginScoringResponse {
+    return {
+      job: isSet(object.job) ? ScoringJob.fromJSON(object.job) : undefined,
+      created: isSet(object.created) ? globalThis.Boolean(object.created) : false,
+    };
+  },
+
+  toJSON(message: BeginScoringResponse): unknown {
+    const obj: any = {};
+    if (message.job !== undefined) {
+      obj.job = ScoringJob.toJSON(message.job);
+    }
+    if (message.created !== false) {
+      obj.created = message.created;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BeginScoringResponse>): BeginScoringResponse {
+    return BeginScoringResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BeginScoringResponse>): BeginScoringResponse {
+    const message = createBaseBeginScoringResponse();
+    message.job = (object.job !== undefined && object.job !== null) ? ScoringJob.fromPartial(object.job) : undefined;
+    message.created = object.created ?? false;
+    return message;
+  },
+};
+
+function createBaseClaimScoringShardRequest(): ClaimScoringShardRequest {
+  return { datasetId: "", worker: "", leaseSeconds: 0 };
+}
+
+export const ClaimScoringShardRequest: MessageFns<ClaimScoringShardRequest> = {
+  encode(message: ClaimScoringShardRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.datasetId !== "") {
+      writer.uint32(10).string(message.datasetId);
+    }
+    if (message.worker !== "") {
+      writer.uint32(18).string(message.worker);
+    }
+    if (message.leaseSeconds !== 0) {
+      writer.uint32(24).uint32(message.leaseSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClaimScoringShardRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClaimScoringShardRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.datasetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.worker = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.leaseSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClaimScoringShardRequest {
+    return {
+      datasetId: isSet(object.datasetId)
+        ? globalThis.String(object.datasetId)
+        : isSet(object.dataset_id)
+        ? globalThis.String(object.dataset_id)
+        : "",
+      worker: isSet(object.worker) ? globalThis.String(object.worker) : "",
+      leaseSeconds: isSet(object.leaseSeconds)
+        ? globalThis.Number(object.leaseSeconds)
+        : isSet(object.lease_seconds)
+        ? globalThis.Number(object.lease_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: ClaimScoringShardRequest): unknown {
+    const obj: any = {};
+    if (message.datasetId !== "") {
+      obj.datasetId = message.datasetId;
+    }
+    if (message.worker !== "") {
+      obj.worker = message.worker;
+    }
+    if (message.leaseSeconds !== 0) {
+      obj.leaseSeconds = Math.round(message.leaseSeconds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClaimScoringShardRequest>): ClaimScoringShardRequest {
+    return ClaimScoringShardRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClaimScoringShardRequest>): ClaimScoringShardRequest {
+    const message = createBaseClaimScoringShardRequest();
+    message.datasetId = object.datasetId ?? "";
+    message.worker = object.worker ?? "";
+    message.leaseSeconds = object.leaseSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseClaimScoringShardResponse(): ClaimScoringShardResponse {
+  return { shard: undefined };
+}
+
+export const ClaimScoringShardResponse: MessageFns<ClaimScoringShardResponse> = {
+  encode(message: ClaimScoringShardResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.shard !== undefined) {
+      ScoringShard.encode(message.shard, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClaimScoringShardResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClaimScoringShardResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.shard = ScoringShard.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClaimScoringShardResponse {
+    return { shard: isSet(object.shard) ? ScoringShard.fromJSON(object.shard) : undefined };
+  },
+
+  toJSON(message: ClaimScoringShardResponse): unknown {
+    const obj: any = {};
+    if (message.shard !== undefined) {
+      obj.shard = ScoringShard.toJSON(message.shard);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClaimScoringShardResponse>): ClaimScoringShardResponse {
+    return ClaimScoringShardResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClaimScoringShardResponse>): ClaimScoringShardResponse {
+    const message = createBaseClaimScoringShardResponse();
+    message.shard = (object.shard !== undefined && object.shard !== null)
+      ? ScoringShard.fromPartial(object.shard)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRecordPredictionsRequest(): RecordPredictionsRequest {
+  return { shardId: "", worker: "", predictions: [] };
+}
+
+export const RecordPredictionsRequest: MessageFns<RecordPredictionsRequest> = {
+  encode(message: RecordPredictionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.shardId !== "") {
+      writer.uint32(10).string(message.shardId);
+    }
+    if (message.worker !== "") {
+      writer.uint32(18).string(message.worker);
+    }
+    for (const v of message.predictions) {
+      ItemPrediction.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordPredictionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordPredictionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.shardId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.worker = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.predictions.push(ItemPrediction.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordPredictionsRequest {
+    return {
+      shardId: isSet(object.shardId)
+        ? globalThis.String(object.shardId)
+        : isSet(object.shard_id)
+        ? globalThis.String(object.shard_id)
+        : "",
+      worker: isSet(object.worker) ? globalThis.String(object.worker) : "",
+      predictions: globalThis.Array.isArray(object?.predictions)
+        ? object.predictions.map((e: any) => ItemPrediction.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RecordPredictionsRequest): unknown {
+    const obj: any = {};
+    if (message.shardId !== "") {
+      obj.shardId = message.shardId;
+    }
+    if (message.worker !== "") {
+      obj.worker = message.worker;
+    }
+    if (message.predictions?.length) {
+      obj.predictions = message.predictions.map((e) => ItemPrediction.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RecordPredictionsRequest>): RecordPredictionsRequest {
+    return RecordPredictionsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RecordPredictionsRequest>): RecordPredictionsRequest {
+    const message = createBaseRecordPredictionsRequest();
+    message.shardId = object.shardId ?? "";
+    message.worker = object.worker ?? "";
+    message.predictions = object.predictions?.map((e) => ItemPrediction.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRecordPredictionsResponse(): RecordPredictionsResponse {
+  return { job: undefined, recorded: false };
+}
+
+export const RecordPredictionsResponse: MessageFns<RecordPredictionsResponse> = {
+  encode(message: RecordPredictionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.job !== undefined) {
+      ScoringJob.encode(message.job, writer.uint32(10).fork()).join();
+    }
+    if (message.recorded !== false) {
+      writer.uint32(16).bool(message.recorded);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordPredictionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordPredictionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.job = ScoringJob.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.recorded = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordPredictionsResponse {
+    return {
+      job: isSet(object.job) ? ScoringJob.fromJSON(object.job) : undefined,
+      recorded: isSet(object.recorded) ? globalThis.Boolean(object.recorded) : false,
+    };
+  },
+
+  toJSON(message: RecordPredictionsResponse): unknown {
+    const obj: any = {};
+    if (message.job !== undefined) {
+      obj.job = ScoringJob.toJSON(message.job);
+    }
+    if (message.recorded !== false) {
+      obj.recorded = message.recorded;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RecordPredictionsResponse>): RecordPredictionsResponse {
+    return RecordPredictionsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RecordPredictionsResponse>): RecordPredictionsResponse {
+    const message = createBaseRecordPredictionsResponse();
+    message.job = (object.job !== undefined && object.job !== null) ? ScoringJob.fromPartial(object.job) : undefined;
+    message.recorded = object.recorded ?? false;
+    return message;
+  },
+};
+
+function createBaseGetScoringJobRequest(): GetScoringJobRequest {
+  return { jobId: "" };
+}
+
+export const GetScoringJobRequest: MessageFns<GetScoringJobRequest> = {
+  encode(message: GetScoringJobRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetScoringJobRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetScoringJobRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetScoringJobRequest {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetScoringJobRequest): unknown {
+    const obj: any = {};
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetScoringJobRequest>): GetScoringJobRequest {
+    return GetScoringJobRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetScoringJobRequest>): GetScoringJobRequest {
+    const message = createBaseGetScoringJobRequest();
+    message.jobId = object.jobId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetScoringJobResponse(): GetScoringJobResponse {
+  return { job: undefined };
+}
+
+export const GetScoringJobResponse: MessageFns<GetScoringJobResponse> = {
+  encode(message: GetScoringJobResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.job !== undefined) {
+      ScoringJob.encode(message.job, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetScoringJobResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetScoringJobResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.job = ScoringJob.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetScoringJobResponse {
+    return { job: isSet(object.job) ? ScoringJob.fromJSON(object.job) : undefined };
+  },
+
+  toJSON(message: GetScoringJobResponse): unknown {
+    const obj: any = {};
+    if (message.job !== undefined) {
+      obj.job = ScoringJob.toJSON(message.job);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetScoringJobResponse>): GetScoringJobResponse {
+    return GetScoringJobResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetScoringJobResponse>): GetScoringJobResponse {
+    const message = createBaseGetScoringJobResponse();
+    message.job = (object.job !== undefined && object.job !== null) ? ScoringJob.fromPartial(object.job) : undefined;
+    return message;
+  },
+};
+
+function createBaseListScoringJobsRequest(): ListScoringJobsRequest {
+  return { datasetId: "", limit: 0 };
+}
+
+export const ListScoringJobsRequest: MessageFns<ListScoringJobsRequest> = {
+  encode(message: ListScoringJobsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.datasetId !== "") {
+      writer.uint32(10).string(message.datasetId);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).uint32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListScoringJobsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListScoringJobsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.datasetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListScoringJobsRequest {
+    return {
+      datasetId: isSet(object.datasetId)
+        ? globalThis.String(object.datasetId)
+        : isSet(object.dataset_id)
+        ? globalThis.String(object.dataset_id)
+        : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: ListScoringJobsRequest): unknown {
+    const obj: any = {};
+    if (message.datasetId !== "") {
+      obj.datasetId = message.datasetId;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListScoringJobsRequest>): ListScoringJobsRequest {
+    return ListScoringJobsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListScoringJobsRequest>): ListScoringJobsRequest {
+    const message = createBaseListScoringJobsRequest();
+    message.datasetId = object.datasetId ?? "";
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseListScoringJobsResponse(): ListScoringJobsResponse {
+  return { jobs: [] };
+}
+
+export const ListScoringJobsResponse: MessageFns<ListScoringJobsResponse> = {
+  encode(message: ListScoringJobsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.jobs) {
+      ScoringJob.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListScoringJobsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListScoringJobsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobs.push(ScoringJob.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListScoringJobsResponse {
+    return { jobs: globalThis.Array.isArray(object?.jobs) ? object.jobs.map((e: any) => ScoringJob.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: ListScoringJobsResponse): unknown {
+    const obj: any = {};
+    if (message.jobs?.length) {
+      obj.jobs = message.jobs.map((e) => ScoringJob.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListScoringJobsResponse>): ListScoringJobsResponse {
+    return ListScoringJobsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListScoringJobsResponse>): ListScoringJobsResponse {
+    const message = createBaseListScoringJobsResponse();
+    message.jobs = object.jobs?.map((e) => ScoringJob.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseLeaseReviewItemsRequest(): LeaseReviewItemsRequest {
+  return { datasetId: "", actor: "", limit: 0 };
+}
+
+export const LeaseReviewItemsRequest: MessageFns<LeaseReviewItemsRequest> = {
+  encode(message: LeaseReviewItemsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.datasetId !== "") {
+      writer.uint32(10).string(message.datasetId);
+    }
+    if (message.actor !== "") {
+      writer.uint32(18).string(message.actor);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(24).uint32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaseReviewItemsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaseReviewItemsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.datasetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeaseReviewItemsRequest {
+    return {
+      datasetId: isSet(object.datasetId)
+        ? globalThis.String(object.datasetId)
+        : isSet(object.dataset_id)
+        ? globalThis.String(object.dataset_id)
+        : "",
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: LeaseReviewItemsRequest): unknown {
+    const obj: any = {};
+    if (message.datasetId !== "") {
+      obj.datasetId = message.datasetId;
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LeaseReviewItemsRequest>): LeaseReviewItemsRequest {
+    return LeaseReviewItemsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LeaseReviewItemsRequest>): LeaseReviewItemsRequest {
+    const message = createBaseLeaseReviewItemsRequest();
+    message.datasetId = object.datasetId ?? "";
+    message.actor = object.actor ?? "";
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseLeaseReviewItemsResponse(): LeaseReviewItemsResponse {
+  return { tasks: [], remaining: 0 };
+}
+
+export const LeaseReviewItemsResponse: MessageFns<LeaseReviewItemsResponse> = {
+  encode(message: LeaseReviewItemsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.tasks) {
+      ReviewTask.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.remaining !== 0) {
+      writer.uint32(16).int64(message.remaining);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaseReviewItemsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaseReviewItemsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tasks.push(ReviewTask.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.remaining = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeaseReviewItemsResponse {
+    return {
+      tasks: globalThis.Array.isArray(object?.tasks) ? object.tasks.map((e: any) => ReviewTask.fromJSON(e)) : [],
+      remaining: isSet(object.remaining) ? globalThis.Number(object.remaining) : 0,
+    };
+  },
+
+  toJSON(message: LeaseReviewItemsResponse): unknown {
+    const obj: any = {};
+    if (message.tasks?.length) {
+      obj.tasks = message.tasks.map((e) => ReviewTask.toJSON(e));
+    }
+    if (message.remaining !== 0) {
+      obj.remaining = Math.round(message.remaining);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LeaseReviewItemsResponse>): LeaseReviewItemsResponse {
+    return LeaseReviewItemsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LeaseReviewItemsResponse>): LeaseReviewItemsResponse {
+    const message = createBaseLeaseReviewItemsResponse();
+    message.tasks = object.tasks?.map((e) => ReviewTask.fromPartial(e)) || [];
+    message.remaining = object.remaining ?? 0;
+    return message;
+  },
+};
+
+function createBaseAnswerReviewItemsRequest(): AnswerReviewItemsRequest {
+  return { datasetId: "", actor: "", answers: [] };
+}
+
+export const AnswerReviewItemsRequest: MessageFns<AnswerReviewItemsRequest> = {
+  encode(message: AnswerReviewItemsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.datasetId !== "") {
+      writer.uint32(10).string(message.datasetId);
+    }
+    if (message.actor !== "") {
+      writer.uint32(18).string(message.actor);
+    }
+    for (const v of message.answers) {
+      ReviewAnswer.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AnswerReviewItemsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAnswerReviewItemsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.datasetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.answers.push(ReviewAnswer.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AnswerReviewItemsRequest {
+    return {
+      datasetId: isSet(object.datasetId)
+        ? globalThis.String(object.datasetId)
+        : isSet(object.dataset_id)
+        ? globalThis.String(object.dataset_id)
+        : "",
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      answers: globalThis.Array.isArray(object?.answers)
+        ? object.answers.map((e: any) => ReviewAnswer.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AnswerReviewItemsRequest): unknown {
+    const obj: any = {};
+    if (message.datasetId !== "") {
+      obj.datasetId = message.datasetId;
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    if (message.answers?.length) {
+      obj.answers = message.answers.map((e) => ReviewAnswer.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AnswerReviewItemsRequest>): AnswerReviewItemsRequest {
+    return AnswerReviewItemsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AnswerReviewItemsRequest>): AnswerReviewItemsRequest {
+    const message = createBaseAnswerReviewItemsRequest();
+    message.datasetId = object.datasetId ?? "";
+    message.actor = object.actor ?? "";
+    message.answers = object.answers?.map((e) => ReviewAnswer.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAnswerReviewItemsResponse(): AnswerReviewItemsResponse {
+  return { results: [] };
+}
+
+export const AnswerReviewItemsResponse: MessageFns<AnswerReviewItemsResponse> = {
+  encode(message: AnswerReviewItemsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      ReviewAnswerResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AnswerReviewItemsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAnswerReviewItemsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(ReviewAnswerResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AnswerReviewItemsResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => ReviewAnswerResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AnswerReviewItemsResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => ReviewAnswerResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AnswerReviewItemsResponse>): AnswerReviewItemsResponse {
+    return AnswerReviewItemsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AnswerReviewItemsResponse>): AnswerReviewItemsResponse {
+    const message = createBaseAnswerReviewItemsResponse();
+    message.results = object.results?.map((e) => ReviewAnswerResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetActiveLearningReportRequest(): GetActiveLearningReportRequest {
+  return { datasetId: "" };
+}
+
+export const GetActiveLearningReportRequest: MessageFns<GetActiveLearningReportRequest> = {
+  encode(message: GetActiveLearningReportRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.datasetId !== "") {
+      writer.uint32(10).string(message.datasetId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetActiveLearningReportRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetActiveLearningReportRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.datasetId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetActiveLearningReportRequest {
+    return {
+      datasetId: isSet(object.datasetId)
+        ? globalThis.String(object.datasetId)
+        : isSet(object.dataset_id)
+        ? globalThis.String(object.dataset_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetActiveLearningReportRequest): unknown {
+    const obj: any = {};
+    if (message.datasetId !== "") {
+      obj.datasetId = message.datasetId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetActiveLearningReportRequest>): GetActiveLearningReportRequest {
+    return GetActiveLearningReportRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetActiveLearningReportRequest>): GetActiveLearningReportRequest {
+    const message = createBaseGetActiveLearningReportRequest();
+    message.datasetId = object.datasetId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetActiveLearningReportResponse(): GetActiveLearningReportResponse {
+  return { versions: [], queue: undefined, labels: [], estimatedLabelsSaved: 0 };
+}
+
+export const GetActiveLearningReportResponse: MessageFns<GetActiveLearningReportResponse> = {
+  encode(message: GetActiveLearningReportResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.versions) {
+      ModelVersionReport.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.queue !== undefined) {
+      ReviewQueueDepth.encode(message.queue, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.labels) {
+      LabelCount.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.estimatedLabelsSaved !== 0) {
+      writer.uint32(32).int64(message.estimatedLabelsSaved);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetActiveLearningReportResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetActiveLearningReportResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.versions.push(ModelVersionReport.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.queue = ReviewQueueDepth.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.labels.push(LabelCount.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.estimatedLabelsSaved = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetActiveLearningReportResponse {
+    return {
+      versions: globalThis.Array.isArray(object?.versions)
+        ? object.versions.map((e: any) => ModelVersionReport.fromJSON(e))
+        : [],
+      queue: isSet(object.queue) ? ReviewQueueDepth.fromJSON(object.queue) : undefined,
+      labels: globalThis.Array.isArray(object?.labels) ? object.labels.map((e: any) => LabelCount.fromJSON(e)) : [],
+      estimatedLabelsSaved: isSet(object.estimatedLabelsSaved)
+        ? globalThis.Number(object.estimatedLabelsSaved)
+        : isSet(object.estimated_labels_saved)
+        ? globalThis.Number(object.estimated_labels_saved)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetActiveLearningReportResponse): unknown {
+    const obj: any = {};
+    if (message.versions?.length) {
+      obj.versions = message.versions.map((e) => ModelVersionReport.toJSON(e));
+    }
+    if (message.queue !== undefined) {
+      obj.queue = ReviewQueueDepth.toJSON(message.queue);
+    }
+    if (message.labels?.length) {
+      obj.labels = message.labels.map((e) => LabelCount.toJSON(e));
+    }
+    if (message.estimatedLabelsSaved !== 0) {
+      obj.estimatedLabelsSaved = Math.round(message.estimatedLabelsSaved);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetActiveLearningReportResponse>): GetActiveLearningReportResponse {
+    return GetActiveLearningReportResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetActiveLearningReportResponse>): GetActiveLearningReportResponse {
+    const message = createBaseGetActiveLearningReportResponse();
+    message.versions = object.versions?.map((e) => ModelVersionReport.fromPartial(e)) || [];
+    message.queue = (object.queue !== undefined && object.queue !== null)
+      ? ReviewQueueDepth.fromPartial(object.queue)
+      : undefined;
+    message.labels = object.labels?.map((e) => LabelCount.fromPartial(e)) || [];
+    message.estimatedLabelsSaved = object.estimatedLabelsSaved ?? 0;
+    return message;
+  },
+};
+
 /** Datasets, items, labels with their history, splits, imports and exports. */
 export type DatasetServiceDefinition = typeof DatasetServiceDefinition;
 export const DatasetServiceDefinition = {
@@ -2912,6 +4691,94 @@ export const DatasetServiceDefinition = {
       responseStream: true,
       options: {},
     },
+    /** Active learning (see docs/architecture.md, "Active learning"). */
+    updateActiveLearningSettings: {
+      name: "UpdateActiveLearningSettings",
+      requestType: UpdateActiveLearningSettingsRequest as typeof UpdateActiveLearningSettingsRequest,
+      requestStream: false,
+      responseType: UpdateActiveLearningSettingsResponse as typeof UpdateActiveLearningSettingsResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * Starts scoring the dataset with a model: splits the items into shards. Idempotent per model
+     * version; a newer version supersedes an unfinished older job.
+     */
+    beginScoring: {
+      name: "BeginScoring",
+      requestType: BeginScoringRequest as typeof BeginScoringRequest,
+      requestStream: false,
+      responseType: BeginScoringResponse as typeof BeginScoringResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * Leases the next unscored shard of any running job (or of one dataset) to a scorer; an expired
+     * lease makes the shard claimable again. Answers without a shard when there is none.
+     */
+    claimScoringShard: {
+      name: "ClaimScoringShard",
+      requestType: ClaimScoringShardRequest as typeof ClaimScoringShardRequest,
+      requestStream: false,
+      responseType: ClaimScoringShardResponse as typeof ClaimScoringShardResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * Stores a shard's predictions (upsert per item and model version) and marks it done; recording a
+     * done shard again changes nothing. The last shard finalizes the job: threshold, auto-labels,
+     * audit sample, suspected label errors, review queue.
+     */
+    recordPredictions: {
+      name: "RecordPredictions",
+      requestType: RecordPredictionsRequest as typeof RecordPredictionsRequest,
+      requestStream: false,
+      responseType: RecordPredictionsResponse as typeof RecordPredictionsResponse,
+      responseStream: false,
+      options: {},
+    },
+    getScoringJob: {
+      name: "GetScoringJob",
+      requestType: GetScoringJobRequest as typeof GetScoringJobRequest,
+      requestStream: false,
+      responseType: GetScoringJobResponse as typeof GetScoringJobResponse,
+      responseStream: false,
+      options: {},
+    },
+    listScoringJobs: {
+      name: "ListScoringJobs",
+      requestType: ListScoringJobsRequest as typeof ListScoringJobsRequest,
+      requestStream: false,
+      responseType: ListScoringJobsResponse as typeof ListScoringJobsResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Leases up to `limit` review tasks to the caller, best first; no item is leased twice at once. */
+    leaseReviewItems: {
+      name: "LeaseReviewItems",
+      requestType: LeaseReviewItemsRequest as typeof LeaseReviewItemsRequest,
+      requestStream: false,
+      responseType: LeaseReviewItemsResponse as typeof LeaseReviewItemsResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Answers leased review tasks: labels go through the label history, audits are scored. */
+    answerReviewItems: {
+      name: "AnswerReviewItems",
+      requestType: AnswerReviewItemsRequest as typeof AnswerReviewItemsRequest,
+      requestStream: false,
+      responseType: AnswerReviewItemsResponse as typeof AnswerReviewItemsResponse,
+      responseStream: false,
+      options: {},
+    },
+    getActiveLearningReport: {
+      name: "GetActiveLearningReport",
+      requestType: GetActiveLearningReportRequest as typeof GetActiveLearningReportRequest,
+      requestStream: false,
+      responseType: GetActiveLearningReportResponse as typeof GetActiveLearningReportResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -2967,6 +4834,58 @@ export interface DatasetServiceImplementation<CallContextExt = {}> {
     request: ExportDatasetRequest,
     context: CallContext & CallContextExt,
   ): ServerStreamingMethodResult<DeepPartial<ExportDatasetResponse>>;
+  /** Active learning (see docs/architecture.md, "Active learning"). */
+  updateActiveLearningSettings(
+    request: UpdateActiveLearningSettingsRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<UpdateActiveLearningSettingsResponse>>;
+  /**
+   * Starts scoring the dataset with a model: splits the items into shards. Idempotent per model
+   * version; a newer version supersedes an unfinished older job.
+   */
+  beginScoring(
+    request: BeginScoringRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<BeginScoringResponse>>;
+  /**
+   * Leases the next unscored shard of any running job (or of one dataset) to a scorer; an expired
+   * lease makes the shard claimable again. Answers without a shard when there is none.
+   */
+  claimScoringShard(
+    request: ClaimScoringShardRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ClaimScoringShardResponse>>;
+  /**
+   * Stores a shard's predictions (upsert per item and model version) and marks it done; recording a
+   * done shard again changes nothing. The last shard finalizes the job: threshold, auto-labels,
+   * audit sample, suspected label errors, review queue.
+   */
+  recordPredictions(
+    request: RecordPredictionsRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<RecordPredictionsResponse>>;
+  getScoringJob(
+    request: GetScoringJobRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<GetScoringJobResponse>>;
+  listScoringJobs(
+    request: ListScoringJobsRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ListScoringJobsResponse>>;
+  /** Leases up to `limit` review tasks to the caller, best first; no item is leased twice at once. */
+  leaseReviewItems(
+    request: LeaseReviewItemsRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<LeaseReviewItemsResponse>>;
+  /** Answers leased review tasks: labels go through the label history, audits are scored. */
+  answerReviewItems(
+    request: AnswerReviewItemsRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<AnswerReviewItemsResponse>>;
+  getActiveLearningReport(
+    request: GetActiveLearningReportRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<GetActiveLearningReportResponse>>;
 }
 
 export interface DatasetServiceClient<CallOptionsExt = {}> {
@@ -3021,6 +4940,58 @@ export interface DatasetServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<ExportDatasetRequest>,
     options?: CallOptions & CallOptionsExt,
   ): AsyncIterable<ExportDatasetResponse>;
+  /** Active learning (see docs/architecture.md, "Active learning"). */
+  updateActiveLearningSettings(
+    request: DeepPartial<UpdateActiveLearningSettingsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<UpdateActiveLearningSettingsResponse>;
+  /**
+   * Starts scoring the dataset with a model: splits the items into shards. Idempotent per model
+   * version; a newer version supersedes an unfinished older job.
+   */
+  beginScoring(
+    request: DeepPartial<BeginScoringRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<BeginScoringResponse>;
+  /**
+   * Leases the next unscored shard of any running job (or of one dataset) to a scorer; an expired
+   * lease makes the shard claimable again. Answers without a shard when there is none.
+   */
+  claimScoringShard(
+    request: DeepPartial<ClaimScoringShardRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ClaimScoringShardResponse>;
+  /**
+   * Stores a shard's predictions (upsert per item and model version) and marks it done; recording a
+   * done shard again changes nothing. The last shard finalizes the job: threshold, auto-labels,
+   * audit sample, suspected label errors, review queue.
+   */
+  recordPredictions(
+    request: DeepPartial<RecordPredictionsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<RecordPredictionsResponse>;
+  getScoringJob(
+    request: DeepPartial<GetScoringJobRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<GetScoringJobResponse>;
+  listScoringJobs(
+    request: DeepPartial<ListScoringJobsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ListScoringJobsResponse>;
+  /** Leases up to `limit` review tasks to the caller, best first; no item is leased twice at once. */
+  leaseReviewItems(
+    request: DeepPartial<LeaseReviewItemsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<LeaseReviewItemsResponse>;
+  /** Answers leased review tasks: labels go through the label history, audits are scored. */
+  answerReviewItems(
+    request: DeepPartial<AnswerReviewItemsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<AnswerReviewItemsResponse>;
+  getActiveLearningReport(
+    request: DeepPartial<GetActiveLearningReportRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<GetActiveLearningReportResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {

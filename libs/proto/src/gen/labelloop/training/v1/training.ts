@@ -335,7 +335,11 @@ export interface Model {
   promotionDecision: string;
   backend: string;
   createdAt: Date | undefined;
-  promotedAt: Date | undefined;
+  promotedAt:
+    | Date
+    | undefined;
+  /** Human-labelled items (any split) the snapshot read: the labelling effort behind this version. */
+  humanLabels: number;
 }
 
 export interface RetrainPolicy {
@@ -1580,6 +1584,7 @@ function createBaseModel(): Model {
     backend: "",
     createdAt: undefined,
     promotedAt: undefined,
+    humanLabels: 0,
   };
 }
 
@@ -1638,6 +1643,9 @@ export const Model: MessageFns<Model> = {
     }
     if (message.promotedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.promotedAt), writer.uint32(146).fork()).join();
+    }
+    if (message.humanLabels !== 0) {
+      writer.uint32(152).uint32(message.humanLabels);
     }
     return writer;
   },
@@ -1799,6 +1807,14 @@ export const Model: MessageFns<Model> = {
             message.promotedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.humanLabels = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1875,6 +1891,11 @@ export const Model: MessageFns<Model> = {
         : isSet(object.promoted_at)
         ? fromJsonTimestamp(object.promoted_at)
         : undefined,
+      humanLabels: isSet(object.humanLabels)
+        ? globalThis.Number(object.humanLabels)
+        : isSet(object.human_labels)
+        ? globalThis.Number(object.human_labels)
+        : 0,
     };
   },
 
@@ -1934,6 +1955,9 @@ export const Model: MessageFns<Model> = {
     if (message.promotedAt !== undefined) {
       obj.promotedAt = message.promotedAt.toISOString();
     }
+    if (message.humanLabels !== 0) {
+      obj.humanLabels = Math.round(message.humanLabels);
+    }
     return obj;
   },
 
@@ -1962,6 +1986,7 @@ export const Model: MessageFns<Model> = {
     message.backend = object.backend ?? "";
     message.createdAt = object.createdAt ?? undefined;
     message.promotedAt = object.promotedAt ?? undefined;
+    message.humanLabels = object.humanLabels ?? 0;
     return message;
   },
 };
