@@ -7,11 +7,13 @@ import type { z } from 'zod';
 import { authenticate } from './auth/authenticate.js';
 import type { ApiKeyRecord, ApiKeyStore } from './auth/api-key-store.js';
 import type { DatasetGateway } from './clients/dataset.gateway.js';
+import type { InferenceGateway } from './clients/inference.gateway.js';
 import type { TrainerGateway } from './clients/trainer.gateway.js';
 import { createHttpMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi/document.js';
 import { HttpProblem, sendProblem, toProblem, type ProblemEntry } from './problem.js';
 import { requestContext } from './request-context.js';
+import { activeLearningRoutes } from './routes/active-learning.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { exportRoutes } from './routes/exports.js';
@@ -19,6 +21,7 @@ import { importRoutes } from './routes/imports.js';
 import { itemRoutes } from './routes/items.js';
 import { modelRoutes } from './routes/models.js';
 import { operationalRoutes } from './routes/operational.js';
+import { predictionRoutes } from './routes/predictions.js';
 import { toExpressPath, type Route } from './routes/route.js';
 import { trainingRunRoutes } from './routes/training-runs.js';
 import { uploadRoutes } from './routes/uploads.js';
@@ -35,6 +38,8 @@ export interface AppDeps {
   dataset: DatasetGateway;
   /** Training routes answer 503 while the trainer is down; the rest of the API is unaffected. */
   trainer: TrainerGateway;
+  /** Prediction routes answer 503 while inference is down. */
+  inference: InferenceGateway;
   apiKeys: ApiKeyStore;
   db: Pick<Database, 'ping'>;
   registry: Registry;
@@ -57,6 +62,8 @@ export function createRoutes(deps: AppDeps, openApiDocument: () => object): Rout
     ...exportRoutes(deps),
     ...trainingRunRoutes(deps),
     ...modelRoutes(deps),
+    ...activeLearningRoutes(deps),
+    ...predictionRoutes(deps),
     ...apiKeyRoutes(deps),
     ...operationalRoutes(deps, openApiDocument),
   ];

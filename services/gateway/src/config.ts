@@ -31,6 +31,8 @@ export const configSchema = z
     DATASET_ADDR: z.string().optional().transform((raw) => raw?.trim() || '127.0.0.1:50051'),
     /** host:port of the trainer service's gRPC API (training routes answer 503 while it is down). */
     TRAINER_ADDR: z.string().optional().transform((raw) => raw?.trim() || '127.0.0.1:50052'),
+    /** host:port of the inference service's gRPC API (prediction routes answer 503 while it is down). */
+    INFERENCE_ADDR: z.string().optional().transform((raw) => raw?.trim() || '127.0.0.1:50053'),
     // DATABASE_URL (PostgreSQL) or else PGLITE_DIR (embedded, default ./.labelloop/pg/gateway),
     // DATABASE_POOL_SIZE. The database holds the API keys.
     ...databaseEnvSchema.shape,

@@ -8,6 +8,7 @@ import { createApp } from './app.js';
 import { ApiKeyStore } from './auth/api-key-store.js';
 import { seedAdminKey } from './auth/seed-admin-key.js';
 import { DatasetGateway } from './clients/dataset.gateway.js';
+import { InferenceGateway } from './clients/inference.gateway.js';
 import { TrainerGateway } from './clients/trainer.gateway.js';
 import { loadConfig } from './config.js';
 import { migrate } from './database.js';
@@ -35,9 +36,12 @@ try {
   // Whole images travel in single messages (UploadItem, GetItemImage).
   const channel = createGrpcChannel(config.DATASET_ADDR, { maxMessageBytes: config.MAX_IMAGE_BYTES + 1024 ** 2 });
   const trainerChannel = createGrpcChannel(config.TRAINER_ADDR);
+  // A batch of up to 256 images travels in one Predict message.
+  const inferenceChannel = createGrpcChannel(config.INFERENCE_ADDR, { maxMessageBytes: 64 * 1024 ** 2 });
   const app = createApp({
     dataset: new DatasetGateway(channel, { registry }),
     trainer: new TrainerGateway(trainerChannel, { registry }),
+    inference: new InferenceGateway(inferenceChannel, { registry }),
     apiKeys: new ApiKeyStore(db),
     db,
     registry,
@@ -78,6 +82,7 @@ try {
       },
       { name: 'dataset channel', run: async () => channel.close() },
       { name: 'trainer channel', run: async () => trainerChannel.close() },
+      { name: 'inference channel', run: async () => inferenceChannel.close() },
       { name: 'database', run: () => db.close() },
     ],
   });

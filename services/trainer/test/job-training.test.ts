@@ -119,6 +119,8 @@ test('a first job trains on every labelled item and saves a model that loads and
   assert.equal(roles['replay'], undefined);
   assert.equal(first.newItems, roles['new']);
   assert.equal(first.replayedItems, 0);
+  assert.equal(first.humanLabels, lines.filter((l) => l.source === 'human').length, 'human labels behind the version');
+  assert.equal(first.humanLabels, 100);
   assert.equal((roles['new'] ?? 0) + (roles['validation'] ?? 0) + (roles['test'] ?? 0), 100);
   for (const l of lines) assert.equal(l.role === 'new' ? 'train' : l.role, l.split, 'roles follow splits');
 
@@ -181,6 +183,7 @@ test('a retrain uses exactly the new labels plus a class-balanced replay of the 
   assert.ok(newLines.every((l) => newIds.has(l.itemId)), 'only new labels are new');
   assert.deepEqual(newLines.length, [...newIds].filter((id) => byId.get(id)!.split === 'train').length);
   assert.equal(result.newItems, newLines.length);
+  assert.equal(result.humanLabels, 130, 'every human label up to the watermark, not only the snapshot');
 
   // Replay: round(0.5 × older train items), spread within one of balanced per class.
   const olderTrain = previous.filter((l) => l.split === 'train');

@@ -5,7 +5,9 @@ import { createGrpcClient, type GrpcClient, type Registry } from '@labelloop/com
 import { commonV1, datasetV1 } from '@labelloop/proto';
 import type { Channel } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
+import type { ReviewAnswerResultsJson, ReviewTaskJson, ScoringJobJson } from '../openapi/active-learning-schemas.js';
 import type {
+  ActiveLearningSettingsJson,
   DatasetJson,
   DatasetWithStatisticsJson,
   ExportFormatName,
@@ -26,9 +28,11 @@ import {
   itemToJson,
   labelEventToJson,
   labelSourceEnum,
+  settingsToProto,
   splitEnum,
   statisticsToJson,
 } from './dataset.mapping.js';
+import { REVIEW_ACTION, reviewTaskToJson, scoringJobToJson } from './active-learning.mapping.js';
 
 /** The name the dataset server registers with grpc.health.v1. */
 export const DATASET_SERVICE_NAME = 'labelloop.dataset.v1.DatasetService';
@@ -38,6 +42,13 @@ export interface CreateDatasetInput {
   classes: string[];
   image?: { width: number; height: number; channels: number } | undefined;
   splits?: { train: number; validation: number; test: number } | undefined;
+  activeLearning?: Partial<ActiveLearningSettingsJson> | undefined;
+}
+
+export interface ReviewAnswerInput {
+  itemId: string;
+  action: keyof typeof REVIEW_ACTION;
+  label?: string | undefined;
 }
 
 export interface ListItemsInput {
@@ -88,7 +99,11 @@ export class DatasetGateway {
   }
 
   async createDataset(input: CreateDatasetInput): Promise<DatasetJson> {
-    const { dataset } = await this.client.createDataset(input);
+    const { activeLearning, ...rest } = input;
+    const { dataset } = await this.client.createDataset({
+      ...rest,
+      activeLearning: activeLearning && settingsToProto(activeLearning),
+    });
     return datasetToJson(required(dataset));
   }
 
@@ -187,6 +202,42 @@ export class DatasetGateway {
       { signal },
     );
     for await (const { chunk } of stream) if (chunk.length > 0) yield chunk;
+  }
+
+  async updateActiveLearningSettings(datasetId: string, settings: Partial<ActiveLearningSettingsJson>): Promise<DatasetJson> {
+    const { dataset } = await this.client.updateActiveLearningSettings({ datasetId, settings: settingsToProto(settings) });
+    return datasetToJson(required(dataset));
+  }
+
+  async listScoringJobs(datasetId: string, limit: number): Promise<ScoringJobJson[]> {
+    return (await this.client.listScoringJobs({ datasetId, limit })).jobs.map(scoringJobToJson);
+  }
+
+  async leaseReviewItems(datasetId: string, actor: string, limit: number): Promise<{ tasks: ReviewTaskJson[]; remaining: number }> {
+    const res = await this.client.leaseReviewItems({ datasetId, actor, limit });
+    return { tasks: res.tasks.map(reviewTaskToJson), remaining: res.remaining };
+  }
+
+  async answerReviewItems(datasetId: string, actor: string, answers: ReviewAnswerInput[]): Promise<ReviewAnswerResultsJson> {
+    const res = await this.client.answerReviewItems({
+      datasetId,
+      actor,
+      answers: answers.map((a) => ({ itemId: a.itemId, action: REVIEW_ACTION[a.action], label: a.label ?? '' })),
+    });
+    const results = res.results.map((r) => ({
+      itemId: r.itemId,
+      accepted: r.accepted,
+      code: r.code || null,
+      reason: r.reason || null,
+      item: r.item ? itemToJson(r.item) : null,
+    }));
+    const accepted = results.filter((r) => r.accepted).length;
+    return { results, accepted, refused: results.length - accepted };
+  }
+
+  /** The dataset service's half of the report (the route joins the trainer's model metrics). */
+  async activeLearningReport(datasetId: string): Promise<datasetV1.GetActiveLearningReportResponse> {
+    return this.client.getActiveLearningReport({ datasetId });
   }
 
   /** grpc.health.v1 of the dataset service: true only when it answers SERVING. */

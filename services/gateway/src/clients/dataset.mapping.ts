@@ -2,6 +2,7 @@
 // become null, timestamps RFC 3339 strings. Generated types stay in clients/.
 import { commonV1, datasetV1 } from '@labelloop/proto';
 import type {
+  ActiveLearningSettingsJson,
   DatasetJson,
   DatasetStatisticsJson,
   ExportFormatName,
@@ -31,6 +32,20 @@ function enumMapping<P extends number, J extends string>(pairs: ReadonlyArray<re
 export const itemStatusEnum = enumMapping<datasetV1.ItemStatus, ItemStatusName>([
   [ItemStatus.ITEM_STATUS_UNLABELLED, 'unlabelled'],
   [ItemStatus.ITEM_STATUS_LABELLED, 'labelled'],
+  [ItemStatus.ITEM_STATUS_EXCLUDED, 'excluded'],
+]);
+
+export const acquisitionStrategyEnum = enumMapping<datasetV1.AcquisitionStrategy, ActiveLearningSettingsJson['strategy']>([
+  [datasetV1.AcquisitionStrategy.ACQUISITION_STRATEGY_RANDOM, 'random'],
+  [datasetV1.AcquisitionStrategy.ACQUISITION_STRATEGY_LEAST_CONFIDENCE, 'least_confidence'],
+  [datasetV1.AcquisitionStrategy.ACQUISITION_STRATEGY_MARGIN, 'margin'],
+  [datasetV1.AcquisitionStrategy.ACQUISITION_STRATEGY_ENTROPY, 'entropy'],
+  [datasetV1.AcquisitionStrategy.ACQUISITION_STRATEGY_BALD, 'bald'],
+]);
+
+export const diversityEnum = enumMapping<datasetV1.Diversity, ActiveLearningSettingsJson['diversity']>([
+  [datasetV1.Diversity.DIVERSITY_NONE, 'none'],
+  [datasetV1.Diversity.DIVERSITY_K_CENTER, 'k_center'],
 ]);
 
 export const splitEnum = enumMapping<commonV1.Split, SplitName>([
@@ -82,6 +97,37 @@ export function datasetToJson(dataset: datasetV1.Dataset): DatasetJson {
     image: { width: image.width, height: image.height, channels: image.channels },
     splits: { train: splits.train, validation: splits.validation, test: splits.test },
     createdAt: required(iso(dataset.createdAt) ?? undefined, 'dataset.createdAt'),
+    activeLearning: settingsToJson(required(dataset.activeLearning, 'dataset.activeLearning')),
+  };
+}
+
+export function settingsToJson(s: datasetV1.ActiveLearningSettings): ActiveLearningSettingsJson {
+  const field = <T>(value: T | undefined, name: string): T => required(value, `dataset.activeLearning.${name}`);
+  return {
+    targetError: field(s.targetError, 'targetError'),
+    confidence: field(s.confidence, 'confidence'),
+    strategy: required(acquisitionStrategyEnum.json(s.strategy) ?? undefined, `a strategy (got ${s.strategy})`),
+    diversity: required(diversityEnum.json(s.diversity) ?? undefined, `a diversity (got ${s.diversity})`),
+    mcSamples: field(s.mcSamples, 'mcSamples'),
+    auditShare: field(s.auditShare, 'auditShare'),
+    auditMinimum: field(s.auditMinimum, 'auditMinimum'),
+    leaseSeconds: field(s.leaseSeconds, 'leaseSeconds'),
+    autoLabel: field(s.autoLabel, 'autoLabel'),
+  };
+}
+
+/** Partial settings from a request → the proto message, where an unset field means "the default". */
+export function settingsToProto(s: Partial<ActiveLearningSettingsJson>): datasetV1.ActiveLearningSettings {
+  return {
+    targetError: s.targetError,
+    confidence: s.confidence,
+    strategy: s.strategy ? acquisitionStrategyEnum.proto(s.strategy) : datasetV1.AcquisitionStrategy.ACQUISITION_STRATEGY_UNSPECIFIED,
+    diversity: s.diversity ? diversityEnum.proto(s.diversity) : datasetV1.Diversity.DIVERSITY_UNSPECIFIED,
+    mcSamples: s.mcSamples,
+    auditShare: s.auditShare,
+    auditMinimum: s.auditMinimum,
+    leaseSeconds: s.leaseSeconds,
+    autoLabel: s.autoLabel,
   };
 }
 

@@ -169,7 +169,7 @@ export function modelToJson(model: trainingV1.Model): ModelJson {
     hyperParameters: hyperParametersToJson(model.hyperParameters),
     temperature: model.temperature,
     metrics: Object.fromEntries(model.metrics.map((m) => [m.split, splitMetricsToJson(m, model.classes.length)])),
-    snapshot: { key: model.snapshotKey, newItems: model.newItems, replayedItems: model.replayedItems },
+    snapshot: { key: model.snapshotKey, newItems: model.newItems, replayedItems: model.replayedItems, humanLabels: model.humanLabels },
     artifactPrefix: model.artifactPrefix,
     promotionDecision: model.promotionDecision,
     backend: model.backend,

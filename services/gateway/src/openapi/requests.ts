@@ -1,7 +1,7 @@
 // Request schemas (path params, query strings, JSON bodies, documented multipart forms).
 // They validate before a handler runs; failures are 400 problems naming each field.
 import { z } from 'zod';
-import { exportFormats, ImageSpec, itemStatuses, labelSources, roles, splits, SplitRatios } from './schemas.js';
+import { ActiveLearningSettings, exportFormats, ImageSpec, itemStatuses, labelSources, roles, splits, SplitRatios } from './schemas.js';
 
 export const IdParams = z.object({ id: z.string().min(1).max(128) });
 export const ApiKeyIdParams = z.object({ id: z.uuid() });
@@ -43,11 +43,15 @@ export const ExportQuery = z.object({
 
 const className = z.string().trim().min(1).max(100);
 
+/** Settings in a request: every field optional (omitted → its default), nothing unknown. */
+export const ActiveLearningSettingsBody = ActiveLearningSettings.partial().strict().meta({ id: 'ActiveLearningSettingsInput' });
+
 export const CreateDatasetBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
   classes: z.array(className).min(1).max(10_000).meta({ description: 'Ordered class names.' }),
   image: ImageSpec.optional().meta({ description: 'Default 28×28×1.' }),
   splits: SplitRatios.optional().meta({ description: 'Default 0.7 / 0.15 / 0.15.' }),
+  activeLearning: ActiveLearningSettingsBody.optional().meta({ description: 'Omitted fields take their defaults.' }),
 });
 
 export const SetLabelBody = z.strictObject({
@@ -86,4 +90,32 @@ export const ImportForm = z.object({
     .optional()
     .meta({ description: 'Add class folders missing from the dataset. Must come BEFORE the archive part.' }),
   archive: binaryFile.meta({ description: 'ZIP with one folder per class (or unlabelled/).' }),
+});
+
+export const ReviewNextQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(10).meta({ description: 'Tasks to lease, 1–100 (default 10).' }),
+});
+
+export const ReviewAnswerBody = z.strictObject({
+  answers: z
+    .array(
+      z.strictObject({
+        itemId: z.string().min(1).max(100),
+        action: z.enum(['label', 'skip', 'not_in_classes']),
+        label: className.optional().meta({ description: 'The class, for action label.' }),
+      }),
+    )
+    .min(1)
+    .max(100),
+}).refine((body) => body.answers.every((a) => (a.action === 'label') === (a.label !== undefined)), {
+  message: 'give a label with action label, and only then',
+  path: ['answers'],
+});
+
+export const PredictQuery = z.strictObject({
+  topK: z.coerce.number().int().min(1).max(100).default(3).meta({ description: 'Suggestions per image (default 3).' }),
+});
+
+export const PredictForm = z.object({
+  file: z.array(binaryFile).min(1).max(256).meta({ description: 'One part per image (PNG, JPEG or WebP), at most 256.' }),
 });

@@ -3,7 +3,7 @@
 // document, so the document cannot drift from the code.
 import { z } from 'zod';
 
-export const itemStatuses = ['unlabelled', 'labelled'] as const;
+export const itemStatuses = ['unlabelled', 'labelled', 'excluded'] as const;
 export const splits = ['train', 'validation', 'test'] as const;
 export const labelSources = ['human', 'model', 'import'] as const;
 export const importStatuses = ['pending', 'running', 'succeeded', 'failed'] as const;
@@ -25,6 +25,29 @@ export const SplitRatios = z
   .object({ train: z.number().min(0).max(1), validation: z.number().min(0).max(1), test: z.number().min(0).max(1) })
   .meta({ id: 'SplitRatios', description: 'Fractions of labelled items per split; they sum to 1.' });
 
+export const acquisitionStrategies = ['random', 'least_confidence', 'margin', 'entropy', 'bald'] as const;
+export const diversities = ['none', 'k_center'] as const;
+
+export const ActiveLearningSettings = z
+  .object({
+    targetError: z.number().gt(0).max(0.5).meta({ description: 'ε: the largest error auto-labels may have (default 0.02).' }),
+    confidence: z
+      .number()
+      .min(0.5)
+      .lt(1)
+      .meta({ description: '1 − δ: confidence with which the error bound must hold (default 0.95).' }),
+    strategy: z.enum(acquisitionStrategies).meta({ description: 'How the review queue is ordered (default margin).' }),
+    diversity: z
+      .enum(diversities)
+      .meta({ description: 'k_center: the top of the queue is spread over the embedding space (default none).' }),
+    mcSamples: z.int().min(2).max(100).meta({ description: 'MC-dropout passes for bald (default 20).' }),
+    auditShare: z.number().min(0).max(1).meta({ description: 'Share of new auto-labels audited blind (default 0.02).' }),
+    auditMinimum: z.int().min(0).max(100_000).meta({ description: 'At least this many audits per scoring (default 10).' }),
+    leaseSeconds: z.int().min(5).max(86_400).meta({ description: 'How long a review lease lasts (default 300).' }),
+    autoLabel: z.boolean().meta({ description: 'Whether qualifying predictions become labels (default true).' }),
+  })
+  .meta({ id: 'ActiveLearningSettings' });
+
 export const Dataset = z
   .object({
     id: z.string(),
@@ -33,6 +56,7 @@ export const Dataset = z
     image: ImageSpec,
     splits: SplitRatios,
     createdAt: timestamp,
+    activeLearning: ActiveLearningSettings,
   })
   .meta({ id: 'Dataset' });
 
@@ -190,6 +214,7 @@ export const Readiness = z
   .meta({ id: 'Readiness' });
 
 export type DatasetJson = z.output<typeof Dataset>;
+export type ActiveLearningSettingsJson = z.output<typeof ActiveLearningSettings>;
 export type DatasetStatisticsJson = z.output<typeof DatasetStatistics>;
 export type DatasetWithStatisticsJson = z.output<typeof DatasetWithStatistics>;
 export type ItemJson = z.output<typeof Item>;

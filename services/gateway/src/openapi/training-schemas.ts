@@ -116,6 +116,7 @@ export const Model = z
         key: z.string().meta({ description: 'S3 key of the frozen manifest of items and labels trained on.' }),
         newItems: count.meta({ description: 'Labels new since the previous champion.' }),
         replayedItems: count.meta({ description: 'Older labelled items replayed (stratified by class).' }),
+        humanLabels: count.meta({ description: 'Human labels of the dataset up to the snapshot (any split).' }),
       })
       .meta({ id: 'Snapshot' }),
     artifactPrefix: z.string(),

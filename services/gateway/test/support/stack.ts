@@ -18,6 +18,7 @@ import { createApp, type Limits } from '../../src/app.js';
 import { ApiKeyStore } from '../../src/auth/api-key-store.js';
 import { ADMIN_KEY_BANNER, seedAdminKey } from '../../src/auth/seed-admin-key.js';
 import { DatasetGateway } from '../../src/clients/dataset.gateway.js';
+import { InferenceGateway } from '../../src/clients/inference.gateway.js';
 import { TrainerGateway } from '../../src/clients/trainer.gateway.js';
 import { migrate } from '../../src/database.js';
 
@@ -54,6 +55,8 @@ export interface Stack {
 export interface StackOptions {
   /** host:port of a trainer server; default an address where nothing listens (trainer down). */
   trainerAddr?: string;
+  /** host:port of an inference server; default an address where nothing listens. */
+  inferenceAddr?: string;
   sseHeartbeatMs?: number;
 }
 
@@ -115,6 +118,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const app = createApp({
     dataset: new DatasetGateway(channel, { registry, defaultDeadlineMs: 10_000 }),
     trainer: new TrainerGateway(trainerChannel, { registry, defaultDeadlineMs: 10_000 }),
+    inference: new InferenceGateway(createGrpcChannel(options.inferenceAddr ?? '127.0.0.1:9'), { registry, defaultDeadlineMs: 10_000 }),
     sseHeartbeatMs: options.sseHeartbeatMs,
     apiKeys: new ApiKeyStore(db),
     db,

@@ -19,6 +19,7 @@ interface ModelRow {
   artifact_prefix: string;
   new_items: number;
   replayed_items: number;
+  human_labels: number;
   promotion_decision: string;
   backend: string;
   created_at: Date;
@@ -43,6 +44,7 @@ function toModel(r: ModelRow): Model {
     artifactPrefix: r.artifact_prefix,
     newItems: r.new_items,
     replayedItems: r.replayed_items,
+    humanLabels: r.human_labels,
     promotionDecision: r.promotion_decision,
     backend: r.backend,
     createdAt: r.created_at,
@@ -59,10 +61,10 @@ export async function nextVersion(q: Queryable, datasetId: string): Promise<numb
 export async function insertModel(q: Queryable, m: Omit<Model, 'createdAt' | 'promotedAt' | 'previousChampionId'>): Promise<Model> {
   const { rows } = await q.query<ModelRow>(
     `INSERT INTO training.models (id, dataset_id, version, run_id, status, architecture, classes, hyper_parameters, temperature,
-       metrics, snapshot_key, snapshot_created_at, artifact_prefix, new_items, replayed_items, promotion_decision, backend)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING *`,
+       metrics, snapshot_key, snapshot_created_at, artifact_prefix, new_items, replayed_items, promotion_decision, backend, human_labels)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING *`,
     [m.id, m.datasetId, m.version, m.runId, m.status, m.architecture, m.classes, JSON.stringify(m.hyperParameters), m.temperature,
-      JSON.stringify(m.metrics), m.snapshotKey, m.snapshotCreatedAt, m.artifactPrefix, m.newItems, m.replayedItems, m.promotionDecision, m.backend],
+      JSON.stringify(m.metrics), m.snapshotKey, m.snapshotCreatedAt, m.artifactPrefix, m.newItems, m.replayedItems, m.promotionDecision, m.backend, m.humanLabels],
   );
   return toModel(rows[0]!);
 }

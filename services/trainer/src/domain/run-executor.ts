@@ -209,6 +209,7 @@ export class RunExecutor {
         artifactPrefix: result.artifactPrefix,
         newItems: result.newItems,
         replayedItems: result.replayedItems,
+        humanLabels: result.humanLabels,
         promotionDecision: (decision.promote ? 'promoted: ' : 'not promoted: ') + decision.reason,
         backend: result.backend,
       });

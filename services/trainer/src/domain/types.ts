@@ -62,6 +62,8 @@ export interface Model {
   artifactPrefix: string;
   newItems: number;
   replayedItems: number;
+  /** Human-labelled items (any split) up to the snapshot's label watermark. */
+  humanLabels: number;
   promotionDecision: string;
   backend: string;
   createdAt: Date;

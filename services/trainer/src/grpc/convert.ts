@@ -101,6 +101,7 @@ export function modelToProto(m: Model): trainingV1.Model {
     snapshotKey: m.snapshotKey,
     artifactPrefix: m.artifactPrefix,
     newItems: m.newItems,
+    humanLabels: m.humanLabels,
     replayedItems: m.replayedItems,
     promotionDecision: m.promotionDecision,
     backend: m.backend,

@@ -101,6 +101,8 @@ export interface JobResult {
   artifactPrefix: string;
   newItems: number;
   replayedItems: number;
+  /** Human-labelled items of the dataset (any split) labelled up to snapshotCreatedAt. */
+  humanLabels: number;
   /** Items read but not used: undecodable images, unknown classes, no split. */
   skippedItems: number;
   backend: string;

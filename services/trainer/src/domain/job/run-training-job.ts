@@ -10,7 +10,7 @@ import { loadSnapshotImages, type LoadedSnapshot } from './job-data.js';
 import { logitsOf, splitMetrics, streamedLogits } from './job-evaluation.js';
 import { JobCancelledError, type JobDeps, type JobHooks, type JobInput, type JobResult, type TrialJobResult } from './job-types.js';
 import { createManifestWriter, type ManifestLine, readManifest, snapshotKey, trialSnapshotKey } from './manifest.js';
-import { classIndex, countSnapshot, planSnapshot, snapshotEntries } from './snapshot-source.js';
+import { classIndex, countHumanLabels, countSnapshot, planSnapshot, snapshotEntries } from './snapshot-source.js';
 
 export * from './job-types.js';
 
@@ -210,6 +210,7 @@ async function evaluateAndSave(deps: JobDeps, input: JobInput, hooks: JobHooks, 
       artifactPrefix,
       newItems: loaded.newItems,
       replayedItems: loaded.replayedItems,
+      humanLabels: await countHumanLabels(deps.dataset, await deps.dataset.getDataset(datasetId), snapshotCreatedAt),
       skippedItems: loaded.undecodable + loaded.unusable + test.undecodable,
       backend: currentBackend()?.name ?? backend,
       epochsTrained,

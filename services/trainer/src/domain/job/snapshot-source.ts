@@ -113,3 +113,17 @@ export function classIndex(classes: readonly string[]): Map<string, number> {
 
 const zeros = (k: number): number[] => new Array<number>(k).fill(0);
 const sum = (values: readonly number[]): number => values.reduce((s, v) => s + v, 0);
+
+/**
+ * Human-labelled items (any split, dataset classes only) labelled at or before the snapshot's
+ * watermark: the human effort behind a model version. Counted after training from the live
+ * listing, so a resumed job (which trains on a frozen manifest) reports it the same way.
+ */
+export async function countHumanLabels(reader: DatasetReader, dataset: DatasetInfo, watermark: Date): Promise<number> {
+  const index = classIndex(dataset.classes);
+  let n = 0;
+  for await (const item of reader.labelledItems(dataset.id)) {
+    if (item.source === 'human' && index.has(item.label) && item.labeledAt.getTime() <= watermark.getTime()) n++;
+  }
+  return n;
+}

@@ -296,23 +296,34 @@ export interface Dataset {
   activeLearning: ActiveLearningSettings | undefined;
 }
 
+/** In requests an unset field takes its default (UNSPECIFIED enums too); responses set every field. */
 export interface ActiveLearningSettings {
   /** ε: the largest error auto-labels may have (default 0.02). */
-  targetError: number;
+  targetError?:
+    | number
+    | undefined;
   /** 1 − δ: the confidence with which the error bound must hold (default 0.95). */
-  confidence: number;
+  confidence?: number | undefined;
   strategy: AcquisitionStrategy;
   diversity: Diversity;
   /** T, forward passes with dropout for BALD (default 20). */
-  mcSamples: number;
+  mcSamples?:
+    | number
+    | undefined;
   /** Share of new auto-labels that enter the review queue blind (default 0.02). */
-  auditShare: number;
+  auditShare?:
+    | number
+    | undefined;
   /** At least this many audit items per scoring, when there are that many auto-labels (default 10). */
-  auditMinimum: number;
+  auditMinimum?:
+    | number
+    | undefined;
   /** How long a review lease lasts (default 300). */
-  leaseSeconds: number;
+  leaseSeconds?:
+    | number
+    | undefined;
   /** Whether qualifying predictions become labels at all (default true). */
-  autoLabel: boolean;
+  autoLabel?: boolean | undefined;
 }
 
 export interface DatasetStatistics {
@@ -612,24 +623,24 @@ export const Dataset: MessageFns<Dataset> = {
 
 function createBaseActiveLearningSettings(): ActiveLearningSettings {
   return {
-    targetError: 0,
-    confidence: 0,
+    targetError: undefined,
+    confidence: undefined,
     strategy: 0,
     diversity: 0,
-    mcSamples: 0,
-    auditShare: 0,
-    auditMinimum: 0,
-    leaseSeconds: 0,
-    autoLabel: false,
+    mcSamples: undefined,
+    auditShare: undefined,
+    auditMinimum: undefined,
+    leaseSeconds: undefined,
+    autoLabel: undefined,
   };
 }
 
 export const ActiveLearningSettings: MessageFns<ActiveLearningSettings> = {
   encode(message: ActiveLearningSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.targetError !== 0) {
+    if (message.targetError !== undefined) {
       writer.uint32(9).double(message.targetError);
     }
-    if (message.confidence !== 0) {
+    if (message.confidence !== undefined) {
       writer.uint32(17).double(message.confidence);
     }
     if (message.strategy !== 0) {
@@ -638,19 +649,19 @@ export const ActiveLearningSettings: MessageFns<ActiveLearningSettings> = {
     if (message.diversity !== 0) {
       writer.uint32(32).int32(message.diversity);
     }
-    if (message.mcSamples !== 0) {
+    if (message.mcSamples !== undefined) {
       writer.uint32(40).uint32(message.mcSamples);
     }
-    if (message.auditShare !== 0) {
+    if (message.auditShare !== undefined) {
       writer.uint32(49).double(message.auditShare);
     }
-    if (message.auditMinimum !== 0) {
+    if (message.auditMinimum !== undefined) {
       writer.uint32(56).uint32(message.auditMinimum);
     }
-    if (message.leaseSeconds !== 0) {
+    if (message.leaseSeconds !== undefined) {
       writer.uint32(64).uint32(message.leaseSeconds);
     }
-    if (message.autoLabel !== false) {
+    if (message.autoLabel !== undefined) {
       writer.uint32(72).bool(message.autoLabel);
     }
     return writer;
@@ -759,44 +770,44 @@ export const ActiveLearningSettings: MessageFns<ActiveLearningSettings> = {
         ? globalThis.Number(object.targetError)
         : isSet(object.target_error)
         ? globalThis.Number(object.target_error)
-        : 0,
-      confidence: isSet(object.confidence) ? globalThis.Number(object.confidence) : 0,
+        : undefined,
+      confidence: isSet(object.confidence) ? globalThis.Number(object.confidence) : undefined,
       strategy: isSet(object.strategy) ? acquisitionStrategyFromJSON(object.strategy) : 0,
       diversity: isSet(object.diversity) ? diversityFromJSON(object.diversity) : 0,
       mcSamples: isSet(object.mcSamples)
         ? globalThis.Number(object.mcSamples)
         : isSet(object.mc_samples)
         ? globalThis.Number(object.mc_samples)
-        : 0,
+        : undefined,
       auditShare: isSet(object.auditShare)
         ? globalThis.Number(object.auditShare)
         : isSet(object.audit_share)
         ? globalThis.Number(object.audit_share)
-        : 0,
+        : undefined,
       auditMinimum: isSet(object.auditMinimum)
         ? globalThis.Number(object.auditMinimum)
         : isSet(object.audit_minimum)
         ? globalThis.Number(object.audit_minimum)
-        : 0,
+        : undefined,
       leaseSeconds: isSet(object.leaseSeconds)
         ? globalThis.Number(object.leaseSeconds)
         : isSet(object.lease_seconds)
         ? globalThis.Number(object.lease_seconds)
-        : 0,
+        : undefined,
       autoLabel: isSet(object.autoLabel)
         ? globalThis.Boolean(object.autoLabel)
         : isSet(object.auto_label)
         ? globalThis.Boolean(object.auto_label)
-        : false,
+        : undefined,
     };
   },
 
   toJSON(message: ActiveLearningSettings): unknown {
     const obj: any = {};
-    if (message.targetError !== 0) {
+    if (message.targetError !== undefined) {
       obj.targetError = floatToJson(message.targetError);
     }
-    if (message.confidence !== 0) {
+    if (message.confidence !== undefined) {
       obj.confidence = floatToJson(message.confidence);
     }
     if (message.strategy !== 0) {
@@ -805,19 +816,19 @@ export const ActiveLearningSettings: MessageFns<ActiveLearningSettings> = {
     if (message.diversity !== 0) {
       obj.diversity = diversityToJSON(message.diversity);
     }
-    if (message.mcSamples !== 0) {
+    if (message.mcSamples !== undefined) {
       obj.mcSamples = Math.round(message.mcSamples);
     }
-    if (message.auditShare !== 0) {
+    if (message.auditShare !== undefined) {
       obj.auditShare = floatToJson(message.auditShare);
     }
-    if (message.auditMinimum !== 0) {
+    if (message.auditMinimum !== undefined) {
       obj.auditMinimum = Math.round(message.auditMinimum);
     }
-    if (message.leaseSeconds !== 0) {
+    if (message.leaseSeconds !== undefined) {
       obj.leaseSeconds = Math.round(message.leaseSeconds);
     }
-    if (message.autoLabel !== false) {
+    if (message.autoLabel !== undefined) {
       obj.autoLabel = message.autoLabel;
     }
     return obj;
@@ -828,15 +839,15 @@ export const ActiveLearningSettings: MessageFns<ActiveLearningSettings> = {
   },
   fromPartial(object: DeepPartial<ActiveLearningSettings>): ActiveLearningSettings {
     const message = createBaseActiveLearningSettings();
-    message.targetError = object.targetError ?? 0;
-    message.confidence = object.confidence ?? 0;
+    message.targetError = object.targetError ?? undefined;
+    message.confidence = object.confidence ?? undefined;
     message.strategy = object.strategy ?? 0;
     message.diversity = object.diversity ?? 0;
-    message.mcSamples = object.mcSamples ?? 0;
-    message.auditShare = object.auditShare ?? 0;
-    message.auditMinimum = object.auditMinimum ?? 0;
-    message.leaseSeconds = object.leaseSeconds ?? 0;
-    message.autoLabel = object.autoLabel ?? false;
+    message.mcSamples = object.mcSamples ?? undefined;
+    message.auditShare = object.auditShare ?? undefined;
+    message.auditMinimum = object.auditMinimum ?? undefined;
+    message.leaseSeconds = object.leaseSeconds ?? undefined;
+    message.autoLabel = object.autoLabel ?? undefined;
     return message;
   },
 };

@@ -224,7 +224,7 @@ export interface ExportDatasetResponse {
 
 export interface UpdateActiveLearningSettingsRequest {
   datasetId: string;
-  /** Replaces the settings; zero / unspecified fields take their defaults. */
+  /** Replaces the settings; unset fields take their defaults. */
   settings: ActiveLearningSettings | undefined;
 }
 
