@@ -111,6 +111,7 @@ export async function startLabelloop(options: LaunchOptions): Promise<Labelloop>
     const gatewayPort = options.gatewayPort === 0 ? await freePort() : (options.gatewayPort ?? Number(env.PORT ?? 8080));
     const datasetGrpcPort = await port(50051);
     const trainerGrpcPort = await port(50052);
+    const inferenceGrpcPort = await port(50053);
     const pglite = (service: string): Record<string, string> =>
       env.DATABASE_URL ? {} : { PGLITE_DIR: join(dataDir, 'pg', service) };
 
@@ -139,12 +140,25 @@ export async function startLabelloop(options: LaunchOptions): Promise<Labelloop>
         },
       },
       {
+        name: 'inference',
+        entry: 'services/inference/dist/main.js',
+        env: {
+          GRPC_PORT: String(inferenceGrpcPort),
+          METRICS_PORT: String(await port(9466)),
+          DATASET_ADDR: `127.0.0.1:${datasetGrpcPort}`,
+          TRAINER_ADDR: `127.0.0.1:${trainerGrpcPort}`,
+          NATS_URL: natsUrl,
+          ...s3Env,
+        },
+      },
+      {
         name: 'gateway',
         entry: 'services/gateway/dist/main.js',
         env: {
           PORT: String(gatewayPort),
           DATASET_ADDR: `127.0.0.1:${datasetGrpcPort}`,
           TRAINER_ADDR: `127.0.0.1:${trainerGrpcPort}`,
+          INFERENCE_ADDR: `127.0.0.1:${inferenceGrpcPort}`,
           ...pglite('gateway'),
         },
       },

@@ -24,6 +24,7 @@ export {
   type EventMeta,
   type EventSubscription,
 } from './consumer.js';
+export { followEvents, type FollowEventsOptions } from './follower.js';
 export { ProcessedEvents, processedEventsTableSql } from './processed-events.js';
 export { OUTBOX_PENDING, OUTBOX_PUBLISHED_TOTAL, OUTBOX_PUBLISH_ERRORS_TOTAL } from './metric-names.js';
 export { ensureWorkQueueStream, WorkQueuePublisher, type EnsureWorkQueueStreamOptions } from './work-queue.js';

@@ -112,3 +112,16 @@ CREATE TABLE audit_results (
   PRIMARY KEY (item_id, model_version)
 );
 CREATE INDEX audit_results_version_idx ON audit_results (dataset_id, model_version);
+
+-- A model version whose audits failed: its remaining auto-labels went back to review and the
+-- dataset's error scale was halved. One row per version makes that reaction happen once.
+CREATE TABLE audit_failures (
+  dataset_id uuid NOT NULL REFERENCES datasets (id),
+  model_version integer NOT NULL,
+  audited integer NOT NULL,
+  errors integer NOT NULL,
+  error_upper_bound double precision NOT NULL,
+  revoked_labels integer NOT NULL DEFAULT 0,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (dataset_id, model_version)
+);

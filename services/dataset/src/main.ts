@@ -33,7 +33,7 @@ try {
     registry,
   });
 
-  const { grpc, imports } = createDatasetServer({
+  const { grpc, imports, scoring } = createDatasetServer({
     db,
     blobs,
     logger,
@@ -43,9 +43,16 @@ try {
   });
   await grpc.listen(`${config.host}:${config.grpcPort}`);
   const resumed = await imports.resumeUnfinished();
+  const resumedScoring = await scoring.resumeUnfinished();
   grpc.health.setServing(true);
   logger.info(
-    { grpcPort: config.grpcPort, metricsPort: metricsServer.port, database: db.kind, resumedImports: resumed },
+    {
+      grpcPort: config.grpcPort,
+      metricsPort: metricsServer.port,
+      database: db.kind,
+      resumedImports: resumed,
+      resumedScoringFinalizations: resumedScoring,
+    },
     'dataset service ready',
   );
 
@@ -58,6 +65,8 @@ try {
       { name: 'grpc server', run: () => grpc.shutdown(15_000) },
       // Running imports stop taking entries and stay RUNNING; the next start resumes them.
       { name: 'imports', run: () => imports.stop() },
+      // A finalization cut short stays FINALIZING; the next start finalizes it again.
+      { name: 'scoring finalizations', run: () => scoring.stop() },
       { name: 'outbox relay', run: () => events.relay.stop() },
       { name: 'nats', run: () => events.nats.drain() },
       { name: 'database', run: () => db.close() },

@@ -8,12 +8,16 @@ import { DatasetRepository } from './adapters/dataset-repository.js';
 import { S3ImageObjects } from './adapters/image-objects.js';
 import { ImportRepository } from './adapters/import-repository.js';
 import { ItemRepository } from './adapters/item-repository.js';
+import { ReviewRepository } from './adapters/review-repository.js';
+import { ScoringRepository } from './adapters/scoring-repository.js';
 import type { DatasetConfig } from './config.js';
 import type { ExportDeps } from './domain/export-dataset.js';
 import { ImportService } from './domain/import-service.js';
 import type { IngestDeps } from './domain/ingest-item.js';
+import { ReviewService } from './domain/review/review-service.js';
+import { ScoringService } from './domain/scoring/scoring-service.js';
 import { createDatasetHandlers } from './grpc/dataset-handlers.js';
-import { createDatasetMetrics } from './metrics.js';
+import { createDatasetMetrics, registerReviewGauges, registerScoringGauges } from './metrics.js';
 
 /** migrations/ beside src/ and dist/ alike. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
@@ -34,6 +38,8 @@ export interface DatasetServer {
   grpc: GrpcServer;
   /** resumeUnfinished() after start, stop() on shutdown. */
   imports: ImportService;
+  /** resumeUnfinished() after start (FINALIZING jobs), stop() on shutdown. */
+  scoring: ScoringService;
 }
 
 /** Builds the gRPC server and everything behind it; nothing listens or runs until asked. */
@@ -70,12 +76,24 @@ export function createDatasetServer(deps: DatasetServerDeps): DatasetServer {
     counted: metrics.importItem,
   });
   const exports: ExportDeps = { datasets, items, images, counted: metrics.exportItems };
+  const scoringStore = new ScoringRepository(db, datasets, hooks);
+  const scoring = new ScoringService({ store: scoringStore, datasets, logger });
+  registerScoringGauges(registry, scoringStore, (err) => logger.warn({ err }, 'reading the scoring gauges failed'));
+  const review = new ReviewService({
+    store: new ReviewRepository(db, datasets, items),
+    datasets,
+    refinalizeLatest: (datasetId) => scoring.refinalizeLatest(datasetId),
+    logger,
+  });
+  registerReviewGauges(registry, () => review.gaugeValues(), (err) =>
+    logger.warn({ err }, 'reading the review gauges failed'),
+  );
 
   // One UploadItem message carries a whole image.
   const grpc = createGrpcServer({ logger, registry, maxMessageBytes: limits.maxImageBytes + 1024 * 1024 });
   grpc.addService(
     datasetV1.DatasetServiceDefinition,
-    createDatasetHandlers({ datasets, items, images, ingest, imports, exports }),
+    createDatasetHandlers({ datasets, items, images, ingest, imports, exports, review, scoring }),
   );
-  return { grpc, imports };
+  return { grpc, imports, scoring };
 }

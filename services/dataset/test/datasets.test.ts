@@ -52,7 +52,7 @@ test('creates a dataset with defaults, gets it with statistics and lists dataset
   assert.equal(got.dataset!.name, created.name);
   assert.deepEqual(got.statistics, {
     totalItems: 0,
-    byStatus: { unlabelled: 0, labelled: 0 },
+    byStatus: { unlabelled: 0, labelled: 0, excluded: 0 },
     bySplit: { train: 0, validation: 0, test: 0, unassigned: 0 },
     byClass: { cat: 0, dog: 0 },
     bySource: { human: 0, model: 0, import: 0 },

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { AlreadyExistsError, NotFoundError } from '@labelloop/common';
 import type { Database, Queryable } from '@labelloop/storage';
 import { validateClasses, type NewDataset } from '../domain/dataset-rules.js';
-import { LABEL_SOURCES, type Dataset, type DatasetStatistics, type LabelSource, type Split } from '../domain/types.js';
+import {
+  LABEL_SOURCES,
+  type ActiveLearningSettings,
+  type Dataset,
+  type DatasetStatistics,
+  type LabelSource,
+  type Split,
+} from '../domain/types.js';
 import type { RepositoryHooks } from './hooks.js';
 import { enqueueDatasetCreated } from './outbox-events.js';
 import { DATASET_COLUMNS, datasetFromRow, isUuid, type DatasetRow } from './rows.js';
@@ -22,8 +29,9 @@ export class DatasetRepository {
       const dataset = await this.db.transaction(async (tx) => {
         const { rows } = await tx.query<DatasetRow>(
           `INSERT INTO dataset.datasets (id, name, classes, image_width, image_height, image_channels,
-             ratio_train, ratio_validation, ratio_test)
-           VALUES ($1, $2, $3::text[], $4, $5, $6, $7, $8, $9) RETURNING ${DATASET_COLUMNS}`,
+             ratio_train, ratio_validation, ratio_test, ${AL_COLUMNS})
+           VALUES ($1, $2, $3::text[], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+           RETURNING ${DATASET_COLUMNS}`,
           [
             id,
             input.name,
@@ -34,6 +42,7 @@ export class DatasetRepository {
             input.splits.train,
             input.splits.validation,
             input.splits.test,
+            ...alValues(input.activeLearning),
           ],
         );
         await insertCounters(tx, id, input.classes);
@@ -73,15 +82,16 @@ export class DatasetRepository {
       label: string | null;
       source: LabelSource | null;
       split: Split | null;
+      excluded: boolean;
       n: number;
     }>(
-      `SELECT label, label_source AS source, split::text AS split, count(*) AS n
-         FROM dataset.items WHERE dataset_id = $1 GROUP BY 1, 2, 3`,
+      `SELECT label, label_source AS source, split::text AS split, excluded_at IS NOT NULL AS excluded, count(*) AS n
+         FROM dataset.items WHERE dataset_id = $1 GROUP BY 1, 2, 3, 4`,
       [dataset.id],
     );
     const stats: DatasetStatistics = {
       totalItems: 0,
-      byStatus: { unlabelled: 0, labelled: 0 },
+      byStatus: { unlabelled: 0, labelled: 0, excluded: 0 },
       bySplit: { train: 0, validation: 0, test: 0, unassigned: 0 },
       byClass: Object.fromEntries(dataset.classes.map((name) => [name, 0])),
       bySource: Object.fromEntries(LABEL_SOURCES.map((source) => [source, 0])) as Record<LabelSource, number>,
@@ -90,7 +100,7 @@ export class DatasetRepository {
       stats.totalItems += row.n;
       stats.bySplit[row.split ?? 'unassigned'] += row.n;
       if (row.label === null || row.source === null) {
-        stats.byStatus.unlabelled += row.n;
+        stats.byStatus[row.excluded ? 'excluded' : 'unlabelled'] += row.n;
         continue;
       }
       stats.byStatus.labelled += row.n;
@@ -98,6 +108,21 @@ export class DatasetRepository {
       stats.bySource[row.source] += row.n;
     }
     return stats;
+  }
+
+  /**
+   * Replaces the dataset's active-learning settings (validated by the caller), all but the error
+   * scale: that one belongs to the audits, which halve it when a model's auto-labels fail.
+   */
+  async updateActiveLearning(datasetId: string, settings: ActiveLearningSettings): Promise<Dataset> {
+    if (!isUuid(datasetId)) throw new NotFoundError(`dataset "${datasetId}" not found`);
+    const { rows } = await this.db.query<DatasetRow>(
+      `UPDATE dataset.datasets SET (${AL_SETTABLE_COLUMNS}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10)
+        WHERE id = $1 RETURNING ${DATASET_COLUMNS}`,
+      [datasetId, ...alValues(settings).slice(0, 9)],
+    );
+    if (!rows[0]) throw new NotFoundError(`dataset "${datasetId}" not found`);
+    return datasetFromRow(rows[0]);
   }
 
   /**
@@ -120,6 +145,27 @@ export class DatasetRepository {
     await insertCounters(tx, datasetId, added);
     return added;
   }
+}
+
+const AL_SETTABLE_COLUMNS =
+  'al_target_error, al_confidence, al_strategy, al_diversity, al_mc_samples, al_audit_share, al_audit_minimum, ' +
+  'al_lease_seconds, al_auto_label';
+const AL_COLUMNS = `${AL_SETTABLE_COLUMNS}, al_error_scale`;
+
+/** In AL_COLUMNS order. */
+function alValues(s: ActiveLearningSettings): unknown[] {
+  return [
+    s.targetError,
+    s.confidence,
+    s.strategy,
+    s.diversity,
+    s.mcSamples,
+    s.auditShare,
+    s.auditMinimum,
+    s.leaseSeconds,
+    s.autoLabel,
+    s.errorScale,
+  ];
 }
 
 async function insertCounters(tx: Queryable, datasetId: string, classes: readonly string[]): Promise<void> {

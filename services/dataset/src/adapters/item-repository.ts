@@ -1,8 +1,17 @@
 import { NotFoundError } from '@labelloop/common';
 import type { Database, Queryable } from '@labelloop/storage';
 import { validateLabelRequest } from '../domain/label-plan.js';
-import type { Dataset, Item, ItemStatus, LabelEvent, LabelRequest, LabelSource, Split } from '../domain/types.js';
-import { applyLabel } from './apply-label.js';
+import type {
+  Dataset,
+  Item,
+  ItemStatus,
+  LabelEvent,
+  LabelRemoval,
+  LabelRequest,
+  LabelSource,
+  Split,
+} from '../domain/types.js';
+import { applyLabel, removeLabel } from './apply-label.js';
 import { insertItems } from './insert-items.js';
 import type { DatasetRepository } from './dataset-repository.js';
 import type { RepositoryHooks } from './hooks.js';
@@ -109,20 +118,68 @@ export class ItemRepository {
   }
 
   private async labelLocked(itemId: string, request: LabelRequest, onlyIfUnlabelled: boolean) {
-    if (!isUuid(itemId)) throw new NotFoundError(`item "${itemId}" not found`);
     const result = await this.db.transaction(async (tx) => {
-      const item = await selectItem(tx, 'id = $1', [itemId], 'FOR UPDATE');
-      if (!item) throw new NotFoundError(`item "${itemId}" not found`);
+      const item = await lockItem(tx, itemId);
       if (onlyIfUnlabelled && item.label) return { item, changed: false };
-      const dataset = await this.datasets.get(item.datasetId, tx);
-      validateLabelRequest(dataset.classes, request);
-      return applyLabel(tx, dataset, item, request);
+      return this.setLabelIn(tx, item.id, request, item);
     });
-    if (result.changed) {
-      this.hooks.eventsCommitted();
-      this.hooks.labelApplied(request.source);
-    }
+    if (result.changed) this.afterLabelCommit(request.source);
     return result;
+  }
+
+  // The *In methods work inside the caller's transaction (review answers change a label and their
+  // task together): they lock the item row, and the caller calls afterLabelCommit(...) once its
+  // transaction has committed with a change.
+
+  /** SetLabel inside `tx`; `locked` when the caller already holds the item row. */
+  async setLabelIn(
+    tx: Queryable,
+    itemId: string,
+    request: LabelRequest,
+    locked?: Item,
+  ): Promise<{ item: Item; changed: boolean }> {
+    const item = locked ?? (await lockItem(tx, itemId));
+    const dataset = await this.datasets.get(item.datasetId, tx);
+    validateLabelRequest(dataset.classes, request);
+    return applyLabel(tx, dataset, item, request);
+  }
+
+  /**
+   * Removes the item's label inside `tx`: history row with an empty value (source and actor from
+   * `removal`), trusted counter released, item back to unlabelled. No label: changed false.
+   */
+  async removeLabelIn(tx: Queryable, itemId: string, removal: LabelRemoval): Promise<{ item: Item; changed: boolean }> {
+    const item = await lockItem(tx, itemId);
+    return removeLabel(tx, await this.datasets.get(item.datasetId, tx), item, removal);
+  }
+
+  /**
+   * "Not in classes" inside `tx`: sets excluded_at and removes the label (history row by `actor`,
+   * source human). Already excluded: changed false.
+   */
+  async excludeItemIn(tx: Queryable, itemId: string, actor: string): Promise<{ item: Item; changed: boolean }> {
+    const item = await lockItem(tx, itemId);
+    return removeLabel(tx, await this.datasets.get(item.datasetId, tx), item, { actor, source: 'human' }, true);
+  }
+
+  /** removeLabelIn in its own transaction. */
+  async removeLabel(itemId: string, removal: LabelRemoval): Promise<{ item: Item; changed: boolean }> {
+    const result = await this.db.transaction((tx) => this.removeLabelIn(tx, itemId, removal));
+    if (result.changed) this.afterLabelCommit(null);
+    return result;
+  }
+
+  /** excludeItemIn in its own transaction. */
+  async excludeItem(itemId: string, actor: string): Promise<{ item: Item; changed: boolean }> {
+    const result = await this.db.transaction((tx) => this.excludeItemIn(tx, itemId, actor));
+    if (result.changed) this.afterLabelCommit(null);
+    return result;
+  }
+
+  /** After a transaction with label changes committed: publish its events now; count a new label. */
+  afterLabelCommit(source: LabelSource | null): void {
+    this.hooks.eventsCommitted();
+    if (source) this.hooks.labelApplied(source);
   }
 
   /** Up to `limit` items after `afterSeq` matching the filter, in ingestion order. */
@@ -133,8 +190,10 @@ export class ItemRepository {
       params.push(value);
       where.push(condition(`$${params.length}`));
     };
+    // Excluded items have no label; they are listed only when asked for.
     if (filter.status === 'labelled') where.push('label IS NOT NULL');
-    if (filter.status === 'unlabelled') where.push('label IS NULL');
+    if (filter.status === 'unlabelled') where.push('label IS NULL AND excluded_at IS NULL');
+    if (filter.status === 'excluded') where.push('excluded_at IS NOT NULL');
     if (filter.label !== undefined) add((p) => `label = ${p}`, filter.label);
     if (filter.split !== undefined) add((p) => `split = ${p}::dataset.item_split`, filter.split);
     if (filter.source !== undefined) add((p) => `label_source = ${p}`, filter.source);
@@ -182,6 +241,12 @@ export class ItemRepository {
     );
     return rows.map(itemFromRow);
   }
+}
+
+async function lockItem(tx: Queryable, itemId: string): Promise<Item> {
+  const item = isUuid(itemId) ? await selectItem(tx, 'id = $1', [itemId], 'FOR UPDATE') : undefined;
+  if (!item) throw new NotFoundError(`item "${itemId}" not found`);
+  return item;
 }
 
 async function selectItem(q: Queryable, where: string, params: unknown[], lock = ''): Promise<Item | undefined> {

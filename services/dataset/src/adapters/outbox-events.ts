@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { datasetEvents, enqueueEvent, enqueueEvents, outboxEvent, type OutboxEvent } from '@labelloop/events';
+import { commonV1 } from '@labelloop/proto';
 import type { Queryable } from '@labelloop/storage';
 import type { Dataset, ImportRecord, Item } from '../domain/types.js';
 import { sourceToProto, splitToProto } from '../grpc/enums.js';
@@ -44,6 +45,25 @@ export function itemLabeledEvent(item: Item, previousLabel: string | null): Outb
     version: item.labelVersion,
     split: splitToProto(item.split),
     previousLabel: previousLabel ?? '',
+  });
+}
+
+/**
+ * A label removed (model label withdrawn, item excluded): ItemLabeled with an empty label and no
+ * source, so consumers that count human labels (the retrain policy) pass it by.
+ */
+/** `item` as it is after the removal; `actor` who removed the label. */
+export function itemLabelRemovedEvent(item: Item, previousLabel: string, actor: string): OutboxEvent {
+  return outboxEvent(datasetEvents.itemLabeled, {
+    ...envelope(),
+    datasetId: item.datasetId,
+    itemId: item.id,
+    label: '',
+    source: commonV1.LabelSource.LABEL_SOURCE_UNSPECIFIED,
+    actor,
+    version: item.labelVersion,
+    split: splitToProto(item.split),
+    previousLabel,
   });
 }
 

@@ -1,6 +1,8 @@
 import type {
+  AcquisitionStrategy,
   CurrentLabel,
   Dataset,
+  Diversity,
   FileError,
   ImportRecord,
   ImportStatus,
@@ -26,11 +28,23 @@ export interface DatasetRow {
   ratio_train: number;
   ratio_validation: number;
   ratio_test: number;
+  al_target_error: number;
+  al_confidence: number;
+  al_strategy: AcquisitionStrategy;
+  al_diversity: Diversity;
+  al_mc_samples: number;
+  al_audit_share: number;
+  al_audit_minimum: number;
+  al_lease_seconds: number;
+  al_auto_label: boolean;
+  al_error_scale: number;
   created_at: Date;
 }
 
 export const DATASET_COLUMNS =
-  'id, seq, name, classes, image_width, image_height, image_channels, ratio_train, ratio_validation, ratio_test, created_at';
+  'id, seq, name, classes, image_width, image_height, image_channels, ratio_train, ratio_validation, ratio_test, ' +
+  'al_target_error, al_confidence, al_strategy, al_diversity, al_mc_samples, al_audit_share, al_audit_minimum, ' +
+  'al_lease_seconds, al_auto_label, al_error_scale, created_at';
 
 export function datasetFromRow(row: DatasetRow): Dataset {
   return {
@@ -40,6 +54,18 @@ export function datasetFromRow(row: DatasetRow): Dataset {
     classes: row.classes,
     image: { width: row.image_width, height: row.image_height, channels: row.image_channels },
     splits: { train: row.ratio_train, validation: row.ratio_validation, test: row.ratio_test },
+    activeLearning: {
+      targetError: row.al_target_error,
+      confidence: row.al_confidence,
+      strategy: row.al_strategy,
+      diversity: row.al_diversity,
+      mcSamples: row.al_mc_samples,
+      auditShare: row.al_audit_share,
+      auditMinimum: row.al_audit_minimum,
+      leaseSeconds: row.al_lease_seconds,
+      autoLabel: row.al_auto_label,
+      errorScale: row.al_error_scale,
+    },
     createdAt: row.created_at,
   };
 }
@@ -63,12 +89,13 @@ export interface ItemRow {
   labeled_at: Date | null;
   label_version: number;
   import_id: string | null;
+  excluded_at: Date | null;
   created_at: Date;
 }
 
 export const ITEM_COLUMNS =
   'id, seq, dataset_id, sha256, file_name, width, height, format, size_bytes, split, label, label_source, ' +
-  'label_actor, label_confidence, label_model_version, labeled_at, label_version, import_id, created_at';
+  'label_actor, label_confidence, label_model_version, labeled_at, label_version, import_id, excluded_at, created_at';
 
 export function itemFromRow(row: ItemRow): Item {
   const label: CurrentLabel | null =
@@ -96,6 +123,7 @@ export function itemFromRow(row: ItemRow): Item {
     label,
     labelVersion: row.label_version,
     importId: row.import_id,
+    excludedAt: row.excluded_at,
     createdAt: row.created_at,
   };
 }

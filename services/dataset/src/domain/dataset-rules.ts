@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@labelloop/common';
-import type { ImageSpec, SplitRatios } from './types.js';
+import { validateActiveLearning, type ActiveLearningInput } from './active-learning-settings.js';
+import type { ActiveLearningSettings, ImageSpec, SplitRatios } from './types.js';
 
 // What a dataset may be. Class names become folder names in exports and imports, hence the
 // path-safety rules.
@@ -90,6 +91,7 @@ export interface NewDataset {
   classes: string[];
   image: ImageSpec;
   splits: SplitRatios;
+  activeLearning: ActiveLearningSettings;
 }
 
 export function validateNewDataset(input: {
@@ -97,12 +99,14 @@ export function validateNewDataset(input: {
   classes: readonly string[];
   image?: ImageSpec;
   splits?: SplitRatios;
+  activeLearning?: ActiveLearningInput;
 }): NewDataset {
   return {
     name: validateDatasetName(input.name),
     classes: validateClasses(input.classes),
     image: validateImageSpec(input.image),
     splits: validateSplitRatios(input.splits),
+    activeLearning: validateActiveLearning(input.activeLearning),
   };
 }
 

@@ -94,3 +94,17 @@ function nextSplit(
   // class yet, since the same-class case returned above.
   return chooseSplit(counts, ratios);
 }
+
+export type RemovalPlan = { kind: 'noop' } | { kind: 'remove'; version: number; release?: CountRef };
+
+/**
+ * Removing the label: a new version, and the trusted counter it held released. The item goes back
+ * to having no split (as before its first label), so a later trusted label is stratified afresh.
+ */
+export function planLabelRemoval(state: LabelState): RemovalPlan {
+  const old = state.label;
+  if (!old) return { kind: 'noop' };
+  const release: CountRef | undefined =
+    isTrusted(old.source) && state.split !== null ? { className: old.value, split: state.split } : undefined;
+  return { kind: 'remove', version: state.labelVersion + 1, release };
+}

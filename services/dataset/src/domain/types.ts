@@ -7,7 +7,8 @@ export type Split = (typeof SPLITS)[number];
 export const LABEL_SOURCES = ['human', 'model', 'import'] as const;
 export type LabelSource = (typeof LABEL_SOURCES)[number];
 
-export type ItemStatus = 'unlabelled' | 'labelled';
+/** excluded: a reviewer said "not in classes"; the item has no label and stays out of the pool. */
+export type ItemStatus = 'unlabelled' | 'labelled' | 'excluded';
 
 export interface ImageSpec {
   width: number;
@@ -30,7 +31,31 @@ export interface Dataset {
   classes: string[];
   image: ImageSpec;
   splits: SplitRatios;
+  activeLearning: ActiveLearningSettings;
   createdAt: Date;
+}
+
+export const ACQUISITION_STRATEGIES = ['random', 'least_confidence', 'margin', 'entropy', 'bald'] as const;
+export type AcquisitionStrategy = (typeof ACQUISITION_STRATEGIES)[number];
+export const DIVERSITIES = ['none', 'k_center'] as const;
+export type Diversity = (typeof DIVERSITIES)[number];
+
+/** How a dataset's pool is scored, auto-labelled, audited and queued for review. */
+export interface ActiveLearningSettings {
+  /** ε: the largest error auto-labels may have. */
+  targetError: number;
+  /** 1 − δ: the confidence with which the error bound must hold. */
+  confidence: number;
+  strategy: AcquisitionStrategy;
+  diversity: Diversity;
+  /** MC-dropout passes for BALD. */
+  mcSamples: number;
+  auditShare: number;
+  auditMinimum: number;
+  leaseSeconds: number;
+  autoLabel: boolean;
+  /** Multiplies ε when thresholds are chosen; halved each time an audit fails (not user-settable). */
+  errorScale: number;
 }
 
 export interface DatasetStatistics {
@@ -67,12 +92,15 @@ export interface Item {
   labelVersion: number;
   /** The import that created the item, if any. */
   importId: string | null;
+  /** Set when a reviewer answered "not in classes": never labelled, scored or trained on. */
+  excludedAt: Date | null;
   createdAt: Date;
 }
 
 export interface LabelEvent {
   id: string;
   itemId: string;
+  /** '' when the label was removed. */
   value: string;
   source: LabelSource;
   actor: string;
@@ -127,3 +155,11 @@ export interface ImportRecord extends ImportCounts {
 }
 
 export type UploadOutcome = 'created' | 'duplicate' | 'rejected';
+
+/** Removing an item's label (history row with an empty value). */
+export interface LabelRemoval {
+  /** Who removed it: a reviewer's name, or 'model:v<version>' when a newer scoring withdrew it. */
+  actor: string;
+  /** Recorded on the history row: human for reviewers, model for scoring. */
+  source: LabelSource;
+}

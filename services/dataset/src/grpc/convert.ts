@@ -1,6 +1,23 @@
 import { datasetV1 } from '@labelloop/proto';
-import type { Dataset, DatasetStatistics, FileError, ImportRecord, Item, LabelEvent } from '../domain/types.js';
-import { importStatusToProto, sourceToProto, splitToProto } from './enums.js';
+import type { ActiveLearningInput } from '../domain/active-learning-settings.js';
+import type {
+  ActiveLearningSettings,
+  Dataset,
+  DatasetStatistics,
+  FileError,
+  ImportRecord,
+  Item,
+  LabelEvent,
+} from '../domain/types.js';
+import {
+  diversityFromProto,
+  diversityToProto,
+  importStatusToProto,
+  sourceToProto,
+  splitToProto,
+  strategyFromProto,
+  strategyToProto,
+} from './enums.js';
 
 // Domain values → protobuf messages.
 
@@ -12,6 +29,39 @@ export function datasetToProto(dataset: Dataset): datasetV1.Dataset {
     image: { ...dataset.image },
     splits: { ...dataset.splits },
     createdAt: dataset.createdAt,
+    activeLearning: activeLearningToProto(dataset.activeLearning),
+  };
+}
+
+export function activeLearningToProto(settings: ActiveLearningSettings): datasetV1.ActiveLearningSettings {
+  return {
+    targetError: settings.targetError,
+    confidence: settings.confidence,
+    strategy: strategyToProto(settings.strategy),
+    diversity: diversityToProto(settings.diversity),
+    mcSamples: settings.mcSamples,
+    auditShare: settings.auditShare,
+    auditMinimum: settings.auditMinimum,
+    leaseSeconds: settings.leaseSeconds,
+    autoLabel: settings.autoLabel,
+  };
+}
+
+/** Unset fields (and UNSPECIFIED enums) stay undefined: the defaults apply. */
+export function activeLearningFromProto(
+  settings: datasetV1.ActiveLearningSettings | undefined,
+): ActiveLearningInput | undefined {
+  if (!settings) return undefined;
+  return {
+    targetError: settings.targetError,
+    confidence: settings.confidence,
+    strategy: strategyFromProto(settings.strategy),
+    diversity: diversityFromProto(settings.diversity),
+    mcSamples: settings.mcSamples,
+    auditShare: settings.auditShare,
+    auditMinimum: settings.auditMinimum,
+    leaseSeconds: settings.leaseSeconds,
+    autoLabel: settings.autoLabel,
   };
 }
 
@@ -36,7 +86,11 @@ export function itemToProto(item: Item): datasetV1.Item {
     height: item.height,
     format: item.format,
     sizeBytes: item.sizeBytes,
-    status: label ? datasetV1.ItemStatus.ITEM_STATUS_LABELLED : datasetV1.ItemStatus.ITEM_STATUS_UNLABELLED,
+    status: item.excludedAt
+      ? datasetV1.ItemStatus.ITEM_STATUS_EXCLUDED
+      : label
+        ? datasetV1.ItemStatus.ITEM_STATUS_LABELLED
+        : datasetV1.ItemStatus.ITEM_STATUS_UNLABELLED,
     split: splitToProto(item.split),
     label: label
       ? {

@@ -4,13 +4,17 @@ import type { DatasetRepository } from '../adapters/dataset-repository.js';
 import type { S3ImageObjects } from '../adapters/image-objects.js';
 import { contentTypeOf } from '../adapters/image-objects.js';
 import type { ItemRepository } from '../adapters/item-repository.js';
+import { validateActiveLearning } from '../domain/active-learning-settings.js';
 import { validateNewDataset } from '../domain/dataset-rules.js';
 import { exportDataset, type ExportDeps, type ExportFormat } from '../domain/export-dataset.js';
 import type { ImportService } from '../domain/import-service.js';
 import { ingestItem, type IngestDeps } from '../domain/ingest-item.js';
 import { decodeCursor, pageOf, parseLimit } from '../domain/paging.js';
+import type { ReviewService } from '../domain/review/review-service.js';
+import type { ScoringService } from '../domain/scoring/scoring-service.js';
 import type { LabelRequest } from '../domain/types.js';
 import {
+  activeLearningFromProto,
   datasetToProto,
   importToProto,
   itemToProto,
@@ -18,6 +22,8 @@ import {
   statisticsToProto,
 } from './convert.js';
 import { sourceFromProto, splitFromProto, statusFromProto } from './enums.js';
+import { createReviewHandlers } from './review-handlers.js';
+import { createScoringHandlers } from './scoring-handlers.js';
 import { uploadItems, uploadResultToProto } from './upload-items.js';
 
 // labelloop.dataset.v1.DatasetService: proto ↔ domain mapping only. Handlers throw
@@ -30,6 +36,8 @@ export interface DatasetHandlerDeps {
   ingest: IngestDeps;
   imports: ImportService;
   exports: ExportDeps;
+  review: ReviewService;
+  scoring: ScoringService;
 }
 
 const EXPORT_FORMATS: Partial<Record<datasetV1.ExportFormat, ExportFormat>> = {
@@ -41,14 +49,27 @@ const EXPORT_FORMATS: Partial<Record<datasetV1.ExportFormat, ExportFormat>> = {
 export function createDatasetHandlers(deps: DatasetHandlerDeps): datasetV1.DatasetServiceImplementation {
   const { datasets, items, imports } = deps;
   return {
+    ...createReviewHandlers(deps),
+    ...createScoringHandlers(deps.scoring),
+
     async createDataset(request) {
       const input = validateNewDataset({
         name: request.name,
         classes: request.classes,
         image: request.image,
         splits: request.splits,
+        activeLearning: activeLearningFromProto(request.activeLearning),
       });
       return { dataset: datasetToProto(await datasets.create(input)) };
+    },
+
+    async updateActiveLearningSettings(request) {
+      const dataset = await datasets.get(request.datasetId);
+      const settings = validateActiveLearning(
+        activeLearningFromProto(request.settings),
+        dataset.activeLearning.errorScale,
+      );
+      return { dataset: datasetToProto(await datasets.updateActiveLearning(dataset.id, settings)) };
     },
 
     async getDataset(request) {

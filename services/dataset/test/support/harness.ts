@@ -77,6 +77,7 @@ export async function startHarness(): Promise<Harness> {
       channel.close();
       await server.grpc.shutdown(5000);
       await server.imports.stop();
+      await server.scoring.stop();
     };
     return { client, server, port, close };
   };
