@@ -28,11 +28,11 @@ after(async () => {
   await system?.close();
 });
 
-/** The MNIST truth of an item, from the file name the test gave it (pool-<train index>.png). */
+/** The MNIST truth of an item, from the file name the test gave it (pool-/seed-<train index>, heldout-<test index>). */
 function truthOf(fileName: string): string {
-  const match = /^(pool|seed)-(\d+)\.png$/.exec(fileName);
+  const match = /^(pool|seed|heldout)-(\d+)\.png$/.exec(fileName);
   assert.ok(match, `an item of the test: ${fileName}`);
-  return String(mnistLabel('train', Number(match[2])));
+  return String(mnistLabel(match[1] === 'heldout' ? 'test' : 'train', Number(match[2])));
 }
 
 async function listItems(api: Api, datasetId: string, filter: string): Promise<any[]> {
@@ -203,6 +203,7 @@ test('active learning on MNIST: accuracy rises round by round, auto-labels appea
       decision,
     });
     t.diagnostic(`round ${round}: ${JSON.stringify(rounds.at(-1))}`);
+    process.stderr.write(`round ${round}: ${JSON.stringify(rounds.at(-1))}\n`);
     if (round === ROUNDS) break;
 
     // The labellers answer the next 100 tasks from the truth; the two never get the same item.

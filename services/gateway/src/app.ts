@@ -25,6 +25,7 @@ import { predictionRoutes } from './routes/predictions.js';
 import { toExpressPath, type Route } from './routes/route.js';
 import { trainingRunRoutes } from './routes/training-runs.js';
 import { uploadRoutes } from './routes/uploads.js';
+import { DEFAULT_WEB_ROOT, webApp } from './web-app.js';
 
 export interface Limits {
   maxImageBytes: number;
@@ -47,6 +48,8 @@ export interface AppDeps {
   limits: Limits;
   /** Comment line interval of server-sent event streams (default 15 s). */
   sseHeartbeatMs?: number;
+  /** Folder of the built web app served at `/` (default dist/public of this package). */
+  webRoot?: string;
 }
 
 /**
@@ -81,6 +84,8 @@ export function createApp(deps: AppDeps): express.Express {
   const routes = createRoutes(deps, () => (document ??= buildOpenApiDocument(routes)));
   app.use(requestContext(logger, createHttpMetrics(deps.registry)));
   for (const route of routes) app[route.method](toExpressPath(route.path), ...pipeline(route, deps));
+  // After the API, so no file or app page can shadow an API path.
+  app.use(...webApp(deps.webRoot ?? DEFAULT_WEB_ROOT, logger));
 
   app.use((req, _res, next) => {
     next(new HttpProblem(404, `There is no ${req.method} ${req.path}.`));

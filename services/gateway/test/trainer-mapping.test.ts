@@ -103,6 +103,7 @@ test('a model: metrics keyed by split, confusion matrix as k rows, snapshot, and
     snapshotKey: 'models/d1/2/snapshot.jsonl',
     newItems: 30,
     replayedItems: 12,
+    humanLabels: 57,
     createdAt: created,
   });
   const json = Model.parse(modelToJson(model));
@@ -116,7 +117,7 @@ test('a model: metrics keyed by split, confusion matrix as k rows, snapshot, and
     [0, 2],
   ]);
   assert.deepEqual(json.metrics.test!.perClass.map((c) => c.recall), [0.5, 1]);
-  assert.deepEqual(json.snapshot, { key: 'models/d1/2/snapshot.jsonl', newItems: 30, replayedItems: 12 });
+  assert.deepEqual(json.snapshot, { key: 'models/d1/2/snapshot.jsonl', newItems: 30, replayedItems: 12, humanLabels: 57 });
   assert.equal(json.promotedAt, null);
   assert.equal(json.hyperParameters, null);
   assert.throws(() => modelToJson({ ...model, metrics: [split('test', [1, 2, 3])] }), /3 cells for 2 classes/);

@@ -1,6 +1,11 @@
 // API keys in gateway.api_keys: `llk_` + 32 random bytes (base64url), stored only as their
 // SHA-256. Lookups by hash go through a short cache; revoking on this instance drops the
 // key from it at once (other replicas notice within the cache's TTL).
+//
+// Why checking a key is constant-time: the presented key is hashed first and only the hash is
+// looked up (an index probe on key_hash) and compared (timingSafeEqual). How long either takes
+// depends on the SHA-256 of the guess, which an attacker cannot steer towards a stored hash, so
+// timing reveals nothing about how many characters of a real key a guess got right.
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Queryable } from '@labelloop/storage';
 import type { Role } from '../openapi/schemas.js';
@@ -15,6 +20,8 @@ export interface ApiKeyRecord {
   role: Role;
   createdAt: Date;
   revokedAt: Date | null;
+  /** Dataset ids the key is limited to; null: every dataset. */
+  datasets: string[] | null;
 }
 
 interface ApiKeyRow {
@@ -24,6 +31,7 @@ interface ApiKeyRow {
   key_hash: string;
   created_at: Date;
   revoked_at: Date | null;
+  datasets: string[] | null;
 }
 
 export function generateApiKey(): string {
@@ -35,16 +43,29 @@ export function hashApiKey(key: string): string {
 }
 
 function toRecord(row: ApiKeyRow): ApiKeyRecord {
-  return { id: row.id, name: row.name, role: row.role, createdAt: row.created_at, revokedAt: row.revoked_at };
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+    datasets: row.datasets,
+  };
 }
 
-const COLUMNS = 'id, name, role, key_hash, created_at, revoked_at';
+const COLUMNS = 'id, name, role, key_hash, created_at, revoked_at, datasets';
 
 /** Inserts a key row; used by the store and by start-up seeding inside its transaction. */
-export async function insertApiKey(db: Queryable, name: string, role: Role, keyHash: string): Promise<ApiKeyRecord> {
+export async function insertApiKey(
+  db: Queryable,
+  name: string,
+  role: Role,
+  keyHash: string,
+  datasets: readonly string[] | null = null,
+): Promise<ApiKeyRecord> {
   const { rows } = await db.query<ApiKeyRow>(
-    `INSERT INTO gateway.api_keys (id, name, role, key_hash) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
-    [randomUUID(), name, role, keyHash],
+    `INSERT INTO gateway.api_keys (id, name, role, key_hash, datasets) VALUES ($1, $2, $3, $4, $5::uuid[]) RETURNING ${COLUMNS}`,
+    [randomUUID(), name, role, keyHash, datasets === null ? null : [...new Set(datasets)]],
   );
   return toRecord(rows[0]!);
 }
@@ -68,10 +89,10 @@ export class ApiKeyStore {
     this.now = options.now ?? Date.now;
   }
 
-  /** A new key; the secret is returned here and nowhere else. */
-  async create(name: string, role: Role): Promise<{ record: ApiKeyRecord; key: string }> {
+  /** A new key (limited to `datasets` when given); the secret is returned here and nowhere else. */
+  async create(name: string, role: Role, datasets: readonly string[] | null = null): Promise<{ record: ApiKeyRecord; key: string }> {
     const key = generateApiKey();
-    const record = await insertApiKey(this.db, name, role, hashApiKey(key));
+    const record = await insertApiKey(this.db, name, role, hashApiKey(key), datasets);
     return { record, key };
   }
 

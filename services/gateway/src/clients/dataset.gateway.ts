@@ -112,9 +112,35 @@ export class DatasetGateway {
     return { ...datasetToJson(required(dataset)), statistics: statisticsToJson(statistics) };
   }
 
-  async listDatasets(limit: number | undefined, cursor: string | undefined) {
-    const page = await this.client.listDatasets({ limit: limit ?? 0, cursor: cursor ?? '' });
+  /** Live datasets, or the deleted ones still restorable; only `ids` when given (scoped keys). */
+  async listDatasets(
+    limit: number | undefined,
+    cursor: string | undefined,
+    filter: { deleted?: boolean; ids?: readonly string[] | null } = {},
+  ) {
+    const page = await this.client.listDatasets({
+      limit: limit ?? 0,
+      cursor: cursor ?? '',
+      deleted: filter.deleted ?? false,
+      datasetIds: filter.ids ? [...filter.ids] : [],
+    });
     return { datasets: page.datasets.map(datasetToJson), nextCursor: page.nextCursor || null };
+  }
+
+  /** The dataset without statistics: a cheap check that it exists and is not deleted (404 otherwise). */
+  async requireDataset(datasetId: string): Promise<DatasetJson> {
+    const { dataset } = await this.client.getDataset({ datasetId, skipStatistics: true });
+    return datasetToJson(required(dataset));
+  }
+
+  async deleteDataset(datasetId: string, actor: string): Promise<DatasetJson> {
+    const { dataset } = await this.client.deleteDataset({ datasetId, actor });
+    return datasetToJson(required(dataset));
+  }
+
+  async restoreDataset(datasetId: string, actor: string): Promise<DatasetJson> {
+    const { dataset } = await this.client.restoreDataset({ datasetId, actor });
+    return datasetToJson(required(dataset));
   }
 
   /**

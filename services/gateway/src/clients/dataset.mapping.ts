@@ -98,6 +98,8 @@ export function datasetToJson(dataset: datasetV1.Dataset): DatasetJson {
     splits: { train: splits.train, validation: splits.validation, test: splits.test },
     createdAt: required(iso(dataset.createdAt) ?? undefined, 'dataset.createdAt'),
     activeLearning: settingsToJson(required(dataset.activeLearning, 'dataset.activeLearning')),
+    ...(dataset.deletedAt ? { deletedAt: iso(dataset.deletedAt)! } : {}),
+    ...(dataset.purgeAfter ? { purgeAfter: iso(dataset.purgeAfter)! } : {}),
   };
 }
 

@@ -9,7 +9,15 @@ export const ApiKeyIdParams = z.object({ id: z.uuid() });
 const limit = z.coerce.number().int().min(1).max(1000).optional().meta({ description: 'Page size, 1..1000.' });
 const cursor = z.string().min(1).max(512).optional().meta({ description: 'nextCursor of the previous page.' });
 
-export const ListDatasetsQuery = z.object({ limit, cursor });
+export const ListDatasetsQuery = z.object({
+  limit,
+  cursor,
+  deleted: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((raw) => raw === 'true')
+    .meta({ description: 'true: the deleted datasets that can still be restored (admin only).' }),
+});
 
 export const ListItemsQuery = z.object({
   status: z.enum(itemStatuses).optional(),
@@ -72,6 +80,12 @@ export const CreateApiKeyBody = z.strictObject({
     .regex(/^[\w.@ -]+$/, 'use letters, digits, spaces and . @ _ -')
     .meta({ description: 'Who uses the key; recorded as the actor of their labels.' }),
   role: z.enum(roles),
+  datasets: z
+    .array(z.uuid())
+    .min(1)
+    .max(1000)
+    .optional()
+    .meta({ description: 'Limit the key to these datasets; omitted: every dataset.' }),
 });
 
 const binaryFile = z.string().meta({ format: 'binary' });

@@ -57,6 +57,10 @@ export const Dataset = z
     splits: SplitRatios,
     createdAt: timestamp,
     activeLearning: ActiveLearningSettings,
+    deletedAt: timestamp.optional().meta({ description: 'Set on a deleted dataset (GET /v1/datasets?deleted=true).' }),
+    purgeAfter: timestamp
+      .optional()
+      .meta({ description: 'When a deleted dataset is purged for good; restorable until then.' }),
   })
   .meta({ id: 'Dataset' });
 
@@ -179,6 +183,10 @@ export const ApiKey = z
     role: z.enum(roles),
     createdAt: timestamp,
     revokedAt: timestamp.nullable(),
+    datasets: z
+      .array(z.string())
+      .optional()
+      .meta({ description: 'The datasets the key is limited to; absent: every dataset.' }),
   })
   .meta({ id: 'ApiKey' });
 

@@ -1,10 +1,19 @@
-// API keys (admin): create (the secret is in this one response), list (no secrets), revoke.
+// API keys (admin): create (the secret is in this one response), list (no secrets), revoke;
+// and GET /v1/me (any role): who the caller's key is, so a client (the web app) can adapt to its role.
+import { z } from 'zod';
 import type { AppDeps } from '../app.js';
 import type { ApiKeyRecord } from '../auth/api-key-store.js';
 import { ApiKeyIdParams, CreateApiKeyBody } from '../openapi/requests.js';
-import { ApiKey, ApiKeyCreated, ApiKeyList, type ApiKeyJson } from '../openapi/schemas.js';
+import { ApiKey, ApiKeyCreated, ApiKeyList, roles, type ApiKeyJson } from '../openapi/schemas.js';
 import { HttpProblem } from '../problem.js';
 import { defineRoute, type Route } from './route.js';
+
+export const Principal = z
+  .object({
+    name: z.string().meta({ description: 'The key’s name, recorded as the actor of its labels.' }),
+    role: z.enum(roles),
+  })
+  .meta({ id: 'Principal' });
 
 function toJson(record: ApiKeyRecord): ApiKeyJson {
   return {
@@ -18,6 +27,19 @@ function toJson(record: ApiKeyRecord): ApiKeyJson {
 
 export function apiKeyRoutes({ apiKeys, logger }: AppDeps): Route[] {
   return [
+    defineRoute({
+      method: 'get',
+      path: '/v1/me',
+      operationId: 'whoAmI',
+      summary: 'The caller’s key: its name and role',
+      tag: 'api-keys',
+      access: 'viewer',
+      responses: { 200: { description: 'The key that made the request', schema: Principal } },
+      handler: async ({ res, principal }) => {
+        if (!principal) throw new Error('GET /v1/me needs a principal');
+        res.json({ name: principal.name, role: principal.role });
+      },
+    }),
     defineRoute({
       method: 'post',
       path: '/v1/api-keys',
