@@ -6,10 +6,10 @@ import { validatePolicy } from '../src/domain/defaults.js';
 import { decidePromotion } from '../src/domain/promotion.js';
 import type { ModelMetrics } from '../src/domain/types.js';
 
-function metrics(macroF1: number, recalls: Record<string, number>): ModelMetrics {
+function metrics(macroF1: number, recalls: Record<string, number>, f1s: Record<string, number> = {}): ModelMetrics {
   const split = (name: 'test' | 'validation') => ({
     split: name, accuracy: macroF1, macroF1, confusionMatrix: [], eceBefore: 0, eceAfter: 0, items: 10,
-    perClass: Object.entries(recalls).map(([className, recall]) => ({ className, precision: 1, recall, f1: 1, support: 5 })),
+    perClass: Object.entries(recalls).map(([className, recall]) => ({ className, precision: 1, recall, f1: f1s[className] ?? 1, support: 5 })),
   });
   return { test: split('test'), validation: split('validation') };
 }
@@ -33,6 +33,16 @@ test('a better macro-F1 with one class losing too much recall is not promoted', 
   assert.equal(d.promote, false);
   assert.match(d.reason, /recall of class a drops from 0\.9000 to 0\.8000/);
   assert.equal(decidePromotion(metrics(0.85, { a: 0.86, b: 0.95 }), champion, policy).promote, true);
+});
+
+test('a recall drop whose class F1 improves is not a regression (a weak champion over-predicting the class)', () => {
+  // v1 calls most digits "1": recall 0.99 for class 1 but F1 0.40; v2 is better everywhere but gives recall back.
+  const champion = { version: 1, metrics: metrics(0.55, { '1': 0.99, '7': 0.5 }, { '1': 0.4, '7': 0.6 }) };
+  const better = decidePromotion(metrics(0.8, { '1': 0.9, '7': 0.8 }, { '1': 0.85, '7': 0.8 }), champion, policy);
+  assert.equal(better.promote, true, better.reason);
+  const worse = decidePromotion(metrics(0.8, { '1': 0.9, '7': 0.8 }, { '1': 0.35, '7': 0.8 }), champion, policy);
+  assert.equal(worse.promote, false);
+  assert.match(worse.reason, /recall of class 1 drops from 0\.9900 to 0\.9000 .* F1 does not improve \(0\.4000 → 0\.3500\)/);
 });
 
 test('policy ranges are checked', () => {

@@ -27,20 +27,24 @@ export function decidePromotion(
       reason: `test macro-F1 ${fmt(f1)} is below champion v${champion.version}'s ${fmt(championF1)} minus tolerance ${fmt(policy.promotionTolerance)}`,
     };
   }
-  const championRecall = new Map(champion.metrics.test.perClass.map((c) => [c.className, c.recall]));
+  const championClasses = new Map(champion.metrics.test.perClass.map((c) => [c.className, c]));
   for (const c of candidate.test.perClass) {
-    const before = championRecall.get(c.className);
-    if (before === undefined) continue; // a class the champion did not know cannot regress
-    if (before - c.recall > policy.maxRecallDrop) {
+    const previous = championClasses.get(c.className);
+    if (previous === undefined) continue; // a class the champion did not know cannot regress
+    const before = previous.recall;
+    // A recall drop whose class F1 still improves is not a regression: a weak champion that
+    // predicts one class for much of the data has a high recall there bought with poor precision
+    // (common after the first few labels of active learning), and a better model gives some back.
+    if (before - c.recall > policy.maxRecallDrop && c.f1 <= previous.f1) {
       return {
         promote: false,
-        reason: `recall of class ${c.className} drops from ${fmt(before)} to ${fmt(c.recall)} (more than ${fmt(policy.maxRecallDrop)}) against champion v${champion.version}`,
+        reason: `recall of class ${c.className} drops from ${fmt(before)} to ${fmt(c.recall)} (more than ${fmt(policy.maxRecallDrop)}) and its F1 does not improve (${fmt(previous.f1)} → ${fmt(c.f1)}) against champion v${champion.version}`,
       };
     }
   }
   return {
     promote: true,
-    reason: `test macro-F1 ${fmt(f1)} ≥ champion v${champion.version}'s ${fmt(championF1)} − ${fmt(policy.promotionTolerance)}, no class recall drops more than ${fmt(policy.maxRecallDrop)}`,
+    reason: `test macro-F1 ${fmt(f1)} ≥ champion v${champion.version}'s ${fmt(championF1)} − ${fmt(policy.promotionTolerance)}, no class loses more than ${fmt(policy.maxRecallDrop)} recall without gaining F1`,
   };
 }
 
