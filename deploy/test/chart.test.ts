@@ -189,6 +189,7 @@ describe('production values', () => {
     }
     assert.deepEqual([...refs].sort(), [
       'DATABASE_URL=labelloop-database/url',
+      'INTERNAL_TOKEN=labelloop-internal-token/internalToken',
       'LABELLOOP_ADMIN_KEY=labelloop-admin/adminKey',
       'LABELLOOP_API_KEY=labelloop-retrain/apiKey',
       'NATS_URL=labelloop-nats/url',

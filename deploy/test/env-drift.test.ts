@@ -30,6 +30,7 @@ const fullRender = () => {
     set: {
       services,
       adminKey: { existingSecret: 'admin' },
+      grpcTls: { existingSecret: 'grpc-tls' },
       s3: { forcePathStyle: true },
     },
   });

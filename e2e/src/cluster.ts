@@ -15,6 +15,7 @@ import { makeTempDir, type TempDir } from '@labelloop/testing';
 import { Api } from './api.js';
 import { EventLedger } from './event-ledger.js';
 import { createDrillDatabase, type DrillDatabase } from './postgres.js';
+import { TcpBalancer } from './tcp-balancer.js';
 
 // A labelloop cluster for fault drills: every service's built dist/main.js as its own child process
 // with an explicit environment (several trainers or inference replicas if asked), against a real
@@ -25,6 +26,8 @@ import { createDrillDatabase, type DrillDatabase } from './postgres.js';
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const BUCKET = 'labelloop';
 export const ADMIN_KEY = 'drill-admin-key-0123456789abcdef';
+/** The gRPC ports require it, as in a production cluster. */
+const INTERNAL_TOKEN = 'drill-internal-token-0123456789abcdef';
 
 export type ServiceKind = 'dataset' | 'trainer' | 'inference' | 'gateway';
 export type Env = Record<string, string>;
@@ -180,6 +183,10 @@ export interface Account {
   items: number;
   /** Image objects in S3 (datasets/<id>/items/<sha256>). */
   objects: number;
+  /** Item rows whose image object is missing (must always be 0). */
+  itemsWithoutObject: number;
+  /** Image objects no item row refers to (a failed upload that left its object behind). */
+  objectsWithoutItem: number;
   /** Items holding a label. */
   labels: number;
   /** Label history rows. */
@@ -190,6 +197,8 @@ export interface Account {
   events: Record<string, number>;
   /** Events not yet published by an outbox relay. */
   outboxPending: number;
+  /** Events in the services' event outboxes that the ledger has not received (yet). */
+  undelivered: number;
 }
 
 export class Cluster {
@@ -197,6 +206,7 @@ export class Cluster {
   readonly admin: Api;
   readonly blobs: S3BlobStore;
   private ports = new Map<string, number>();
+  private balancers: TcpBalancer[] = [];
   private counters: Record<ServiceKind, number> = { dataset: 0, trainer: 0, inference: 0, gateway: 0 };
 
   private constructor(
@@ -229,9 +239,15 @@ export class Cluster {
     const ledger = new EventLedger(nats.url);
     const cluster = new Cluster(dir, database, nats, s3, ledger, `http://127.0.0.1:${gatewayPort}`, options, addresses);
     cluster.ports.set('dataset', dataset);
-    cluster.ports.set('trainer-1', trainer);
-    cluster.ports.set('inference-1', inference);
     try {
+      // Trainers and inference replicas sit behind one address each, as behind a Kubernetes Service.
+      for (const [kind, port] of [['trainer', trainer], ['inference', inference]] as const) {
+        const balancer = new TcpBalancer(port, () =>
+          cluster.services.filter((s) => s.kind === kind && s.running).map((s) => Number(s.env.GRPC_PORT)),
+        );
+        await balancer.start();
+        cluster.balancers.push(balancer);
+      }
       await cluster.add('dataset');
       // The dataset service has created the events stream: the ledger follows it from the start.
       await ledger.start();
@@ -266,6 +282,9 @@ export class Cluster {
       DATASET_ADDR: this.addresses.dataset,
       TRAINER_ADDR: this.addresses.trainer,
       INFERENCE_ADDR: this.addresses.inference,
+      INTERNAL_TOKEN,
+      // The drill's own probes poll /readyz without a key: not an attacker.
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0',
       ...this.options.env?.all,
     };
   }
@@ -280,8 +299,8 @@ export class Cluster {
   }
 
   /**
-   * Starts one more service process (the first of each kind listens on the address the others are
-   * given; further trainers and inference replicas on ports of their own).
+   * Starts one more service process: the dataset service and the gateway on the addresses the others
+   * are given, each trainer and inference replica on ports of its own behind its kind's balancer.
    */
   async add(kind: ServiceKind, env: Env = {}): Promise<ClusterService> {
     const index = ++this.counters[kind];
@@ -345,10 +364,10 @@ export class Cluster {
     return Number(rows[0]!.n);
   }
 
-  async countObjects(): Promise<number> {
-    let n = 0;
-    for await (const blob of this.blobs.list('datasets/')) if (blob.key.includes('/items/')) n++;
-    return n;
+  async imageObjectKeys(): Promise<Set<string>> {
+    const keys = new Set<string>();
+    for await (const blob of this.blobs.list('datasets/')) if (blob.key.includes('/items/')) keys.add(blob.key);
+    return keys;
   }
 
   async account(): Promise<Account> {
@@ -356,15 +375,31 @@ export class Cluster {
       `SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_name = 'outbox'`,
     );
     let outboxPending = 0;
-    for (const { t } of outboxTables.rows) outboxPending += await this.count(`SELECT count(*) AS n FROM ${t} WHERE published_at IS NULL`);
+    let undelivered = 0;
+    for (const { t } of outboxTables.rows) {
+      outboxPending += await this.count(`SELECT count(*) AS n FROM ${t} WHERE published_at IS NULL`);
+      // The work queue's outbox feeds another stream; every other outbox row is an event the ledger must get.
+      if (t.endsWith('_work.outbox')) continue;
+      const ids = await this.database.pool.query<{ id: string }>(`SELECT id FROM ${t}`);
+      undelivered += ids.rows.filter((row) => !this.ledger.deliveries.has(row.id)).length;
+    }
+    const objects = await this.imageObjectKeys();
+    const { rows } = await this.database.pool.query<{ key: string }>(
+      `SELECT 'datasets/' || dataset_id || '/items/' || sha256 AS key FROM dataset.items`,
+    );
+    const itemKeys = new Set(rows.map((r) => r.key));
     return {
-      items: await this.count('SELECT count(*) AS n FROM dataset.items'),
-      objects: await this.countObjects(),
+      items: rows.length,
+      objects: objects.size,
+      itemsWithoutObject: [...itemKeys].filter((k) => !objects.has(k)).length,
+      objectsWithoutItem: [...objects].filter((k) => !itemKeys.has(k)).length,
       labels: await this.count('SELECT count(*) AS n FROM dataset.items WHERE label IS NOT NULL'),
       labelHistory: await this.count('SELECT count(*) AS n FROM dataset.item_labels'),
-      models: await this.count('SELECT count(*) AS n FROM training.models'),
+      // The trainer creates its schema when it first starts; a drill may run without one.
+      models: await this.count(`SELECT CASE WHEN to_regclass('training.models') IS NULL THEN 0 ELSE (SELECT count(*) FROM training.models) END AS n`).catch(() => 0),
       events: this.ledger.distinctBySubject((subject) => !subject.endsWith('.progress')),
       outboxPending,
+      undelivered,
     };
   }
 
@@ -384,11 +419,17 @@ export class Cluster {
     }
   }
 
+  /** Every event published and received by the ledger, and `also` holds. */
+  async delivered(also: (account: Account) => boolean = () => true, timeoutMs = 60_000): Promise<Account> {
+    return this.settledAccount((a) => a.outboxPending === 0 && a.undelivered === 0 && also(a), timeoutMs);
+  }
+
   async close(): Promise<void> {
     for (const service of [...this.services].reverse()) {
       if (service.running) await service.stop(30_000).catch(() => service.kill().catch(() => {}));
     }
     await this.ledger.stop().catch(() => {});
+    for (const balancer of this.balancers) await balancer.close().catch(() => {});
     await this.blobs.close().catch(() => {});
     await this.s3.close().catch(() => {});
     await this.nats.kill().catch(() => {});
@@ -414,5 +455,5 @@ export function describeAccount(label: string, account: Account): string {
     .sort()
     .map(([s, n]) => `${s.replace(/^labelloop\./, '')}=${n}`)
     .join(' ');
-  return `${label}: items ${account.items}, objects ${account.objects}, labels ${account.labels}, label history ${account.labelHistory}, models ${account.models}, outbox pending ${account.outboxPending}, events [${events}]`;
+  return `${label}: items ${account.items}, objects ${account.objects} (items without object ${account.itemsWithoutObject}, objects without item ${account.objectsWithoutItem}), labels ${account.labels}, label history ${account.labelHistory}, models ${account.models}, outbox pending ${account.outboxPending}, undelivered ${account.undelivered}, events [${events}]`;
 }

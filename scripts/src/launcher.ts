@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +41,10 @@ export interface Labelloop {
   readonly adminKey?: string;
   readonly natsUrl: string;
   readonly s3Endpoint: string;
+  /** The token every gRPC port requires (INTERNAL_TOKEN from the environment, or made for this start). */
+  readonly internalToken: string;
+  /** 127.0.0.1:<port> of each gRPC service. */
+  readonly grpcAddresses: { dataset: string; trainer: string; inference: string };
   readonly services: ReadonlyMap<string, ServiceProcess>;
   readonly nats?: NatsServerProcess;
   readonly s3?: EmbeddedS3;
@@ -114,6 +119,8 @@ export async function startLabelloop(options: LaunchOptions): Promise<Labelloop>
     const inferenceGrpcPort = await port(50053);
     const pglite = (service: string): Record<string, string> =>
       env.DATABASE_URL ? {} : { PGLITE_DIR: join(dataDir, 'pg', service) };
+    // The gRPC ports accept only the services of this start: a fresh random token each time.
+    const internalToken = env.INTERNAL_TOKEN || randomBytes(32).toString('base64url');
 
     const specs: ServiceSpec[] = [
       {
@@ -122,6 +129,7 @@ export async function startLabelloop(options: LaunchOptions): Promise<Labelloop>
         env: {
           GRPC_PORT: String(datasetGrpcPort),
           METRICS_PORT: String(await port(9464)),
+          INTERNAL_TOKEN: internalToken,
           NATS_URL: natsUrl,
           ...s3Env,
           ...pglite('dataset'),
@@ -133,6 +141,7 @@ export async function startLabelloop(options: LaunchOptions): Promise<Labelloop>
         env: {
           GRPC_PORT: String(trainerGrpcPort),
           METRICS_PORT: String(await port(9465)),
+          INTERNAL_TOKEN: internalToken,
           DATASET_ADDR: `127.0.0.1:${datasetGrpcPort}`,
           NATS_URL: natsUrl,
           ...s3Env,
@@ -145,6 +154,7 @@ export async function startLabelloop(options: LaunchOptions): Promise<Labelloop>
         env: {
           GRPC_PORT: String(inferenceGrpcPort),
           METRICS_PORT: String(await port(9466)),
+          INTERNAL_TOKEN: internalToken,
           DATASET_ADDR: `127.0.0.1:${datasetGrpcPort}`,
           TRAINER_ADDR: `127.0.0.1:${trainerGrpcPort}`,
           NATS_URL: natsUrl,
@@ -156,6 +166,7 @@ export async function startLabelloop(options: LaunchOptions): Promise<Labelloop>
         entry: 'services/gateway/dist/main.js',
         env: {
           PORT: String(gatewayPort),
+          INTERNAL_TOKEN: internalToken,
           DATASET_ADDR: `127.0.0.1:${datasetGrpcPort}`,
           TRAINER_ADDR: `127.0.0.1:${trainerGrpcPort}`,
           INFERENCE_ADDR: `127.0.0.1:${inferenceGrpcPort}`,
@@ -177,8 +188,9 @@ export async function startLabelloop(options: LaunchOptions): Promise<Labelloop>
         logFile: join(dataDir, 'logs', `${spec.name}.log`),
         onPlainLine: (line) => {
           const match = ADMIN_KEY_BANNER.exec(line);
-          if (match) adminKey = match[1];
-          else log(`[${spec.name}] ${line}`);
+          if (!match) return log(`[${spec.name}] ${line}`);
+          adminKey = match[1];
+          return 'secret';
         },
         onExit: (code, signal) => {
           exited = `${spec.name} exited (code ${code}, signal ${signal}); its last log lines:\n${service.logTail()}`;
@@ -197,6 +209,12 @@ export async function startLabelloop(options: LaunchOptions): Promise<Labelloop>
       adminKey,
       natsUrl,
       s3Endpoint: s3?.endpoint ?? env.S3_ENDPOINT!,
+      internalToken,
+      grpcAddresses: {
+        dataset: `127.0.0.1:${datasetGrpcPort}`,
+        trainer: `127.0.0.1:${trainerGrpcPort}`,
+        inference: `127.0.0.1:${inferenceGrpcPort}`,
+      },
       services,
       nats,
       s3,

@@ -2,7 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 
 // One labelloop service as a child process: JSON logs to a file, plain (non-JSON) lines — such as
-// the gateway's one-time admin key banner — handed to onPlainLine.
+// the gateway's one-time admin key banner — handed to onPlainLine. A plain line onPlainLine calls
+// 'secret' is kept out of the log file (a key must never end up in a log).
+
+const WITHHELD = '[a line printed by the service was withheld from this log: it holds a secret]';
 
 export interface ServiceProcessOptions {
   name: string;
@@ -10,7 +13,7 @@ export interface ServiceProcessOptions {
   env: NodeJS.ProcessEnv;
   logFile: string;
   nodeArgs?: string[];
-  onPlainLine?: (line: string) => void;
+  onPlainLine?: (line: string) => void | 'secret';
   onExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
@@ -38,19 +41,21 @@ export class ServiceProcess {
     let pending = '';
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (data: string) => {
-      this.log?.write(data);
       pending += data;
       let newline = pending.indexOf('\n');
       while (newline >= 0) {
         const line = pending.slice(0, newline);
         pending = pending.slice(newline + 1);
-        if (line && !line.startsWith('{')) this.options.onPlainLine?.(line);
+        const secret = line && !line.startsWith('{') ? this.options.onPlainLine?.(line) === 'secret' : false;
+        this.log?.write(`${secret ? WITHHELD : line}\n`);
         newline = pending.indexOf('\n');
       }
     });
     child.stderr?.on('data', (data: Buffer) => this.log?.write(data));
     child.once('exit', (code, signal) => {
       this.child = undefined;
+      if (pending) this.log?.write(pending);
+      pending = '';
       this.log?.end();
       if (!this.stopping) this.options.onExit?.(code, signal);
     });

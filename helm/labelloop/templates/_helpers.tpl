@@ -100,6 +100,16 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
+{{/* Name of the Secret with the internal gRPC token; empty when the gRPC ports are open. */}}
+{{- define "labelloop.internalTokenSecret" -}}
+{{- if .Values.internalToken.existingSecret }}{{ .Values.internalToken.existingSecret }}
+{{- else if .Values.internalToken.generate }}{{ include "labelloop.componentName" (dict "root" . "component" "internal-token") }}
+{{- end }}
+{{- end }}
+
+{{/* Where the grpcTls Secret is mounted in every service's container. */}}
+{{- define "labelloop.grpcTlsDir" -}}/etc/labelloop/grpc-tls{{- end }}
+
 {{/* Name of the Secret with S3 credentials; empty when the SDK's default chain is used. */}}
 {{- define "labelloop.s3Secret" -}}
 {{- if .Values.bundled.minio.enabled }}{{ include "labelloop.componentName" (dict "root" . "component" "minio") }}
@@ -196,6 +206,22 @@ Call with (dict "root" $ "name" "dataset" "svc" $svc).
       name: {{ $root.Values.adminKey.existingSecret }}
       key: {{ $root.Values.adminKey.key }}
 {{- end }}
+{{- with include "labelloop.internalTokenSecret" $root }}
+- name: INTERNAL_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $root.Values.internalToken.key }}
+{{- end }}
+{{- if $root.Values.grpcTls.existingSecret }}
+{{- $dir := include "labelloop.grpcTlsDir" $root }}
+- name: GRPC_TLS_CERT
+  value: {{ printf "%s/tls.crt" $dir | quote }}
+- name: GRPC_TLS_KEY
+  value: {{ printf "%s/tls.key" $dir | quote }}
+- name: GRPC_TLS_CA
+  value: {{ printf "%s/ca.crt" $dir | quote }}
+{{- end }}
 {{- range $variable, $fieldPath := $svc.fieldEnv }}
 - name: {{ $variable }}
   valueFrom:
@@ -215,6 +241,7 @@ not bring it back. The gateway: /healthz (alive) and /readyz (dataset service an
 */}}
 {{- define "labelloop.probes" -}}
 {{- $svc := .svc }}
+{{- $tls := .tls }}
 {{- $probes := $svc.probes }}
 {{- if eq $svc.protocol "http" }}
 startupProbe:
@@ -227,14 +254,23 @@ readinessProbe:
   httpGet: { path: /readyz, port: http }
   {{- toYaml $probes.readiness | nindent 2 }}
 {{- else }}
+{{- /* The kubelet's gRPC probe cannot speak TLS: with grpcTls the port is probed over TCP. */}}
 startupProbe:
+  {{- if $tls }}
+  tcpSocket: { port: grpc }
+  {{- else }}
   grpc: { port: {{ $svc.ports.grpc }} }
+  {{- end }}
   {{- toYaml $probes.startup | nindent 2 }}
 livenessProbe:
   tcpSocket: { port: grpc }
   {{- toYaml $probes.liveness | nindent 2 }}
 readinessProbe:
+  {{- if $tls }}
+  tcpSocket: { port: grpc }
+  {{- else }}
   grpc: { port: {{ $svc.ports.grpc }} }
+  {{- end }}
   {{- toYaml $probes.readiness | nindent 2 }}
 {{- end }}
 {{- end }}

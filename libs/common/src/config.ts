@@ -94,12 +94,12 @@ export function booleanFromEnv(defaultValue: boolean) {
   });
 }
 
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** A duration in milliseconds: '1500', '1500ms', '30s', '5m', '1h', '0.5s'. */
+/** A duration in milliseconds: '1500', '1500ms', '30s', '5m', '1h', '30d', '0.5s'. */
 export function durationMsSchema(defaultMs: number) {
-  return envValueSchema(defaultMs, "a duration such as '500ms', '30s', '5m' or a number of milliseconds", (raw) => {
-    const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(raw);
+  return envValueSchema(defaultMs, "a duration such as '500ms', '30s', '5m', '30d' or a number of milliseconds", (raw) => {
+    const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i.exec(raw);
     if (!match) return undefined;
     return Math.round(Number(match[1]) * durationUnits[(match[2] ?? 'ms').toLowerCase()]!);
   });

@@ -12,4 +12,5 @@ export * from './grpc/health.js';
 export * from './grpc/server-middleware.js';
 export * from './grpc/server.js';
 export * from './grpc/client.js';
+export * from './grpc/security.js';
 export { Status, ServerError, Metadata } from 'nice-grpc-common';

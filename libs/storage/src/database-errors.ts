@@ -25,7 +25,7 @@ export function isConnectionError(err: unknown): boolean {
 
 export function toDatabaseError(err: unknown): unknown {
   if (err instanceof UnavailableError || !isConnectionError(err)) return err;
-  const unavailable = new UnavailableError(`database unavailable: ${(err as Error).message}`);
+  const unavailable = new UnavailableError(`database unavailable: ${(err as Error).message}`, { dependency: 'database' });
   unavailable.cause = err;
   return unavailable;
 }

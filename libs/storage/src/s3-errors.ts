@@ -50,7 +50,9 @@ export function toBlobError(err: unknown, what: string, secrets: readonly string
   const status = s3Status(err);
   let detail = `${sdkError.code ?? err.name}${status ? ` (HTTP ${status})` : ''}: ${err.message}`;
   for (const secret of secrets) if (secret) detail = detail.split(secret).join('***');
-  const unavailable = new UnavailableError(`object storage unavailable: ${detail}`);
+  // details.dependency lets a caller (the gateway) say which dependency is down without repeating
+  // the SDK's message, which names internal endpoints.
+  const unavailable = new UnavailableError(`object storage unavailable: ${detail}`, { dependency: 'object storage' });
   unavailable.cause = err;
   return unavailable;
 }

@@ -172,6 +172,7 @@ test('an unreachable PostgreSQL gives UnavailableError without the password', as
     const err = await db.query('SELECT 1').catch((e: unknown) => e);
     assert.ok(err instanceof UnavailableError, String(err));
     assert.match(err.message, /database unavailable: .*ECONNREFUSED/);
+    assert.deepEqual(err.details, { dependency: 'database' });
     assert.doesNotMatch(err.message, /hunter2/);
     await assert.rejects(db.transaction(async () => 1), UnavailableError);
   } finally {

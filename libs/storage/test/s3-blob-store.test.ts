@@ -143,6 +143,7 @@ test('an unreachable endpoint fails with UnavailableError within 10 s, without c
     for (const err of failures) {
       assert.ok(err instanceof UnavailableError, String(err));
       assert.match(err.message, /^object storage unavailable: .*ECONNREFUSED/);
+      assert.deepEqual(err.details, { dependency: 'object storage' });
       assert.doesNotMatch(err.message, /AKIAEXAMPLEKEYID|wJalrXUtnFEMIexampleSECRET/);
     }
   } finally {

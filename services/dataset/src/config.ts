@@ -1,5 +1,8 @@
 import {
   byteSizeSchema,
+  durationMsSchema,
+  grpcSecurityEnvSchema,
+  type GrpcSecurityEnv,
   logLevelSchema,
   parseConfig,
   patternSchema,
@@ -43,6 +46,12 @@ const schema = z.object({
   MAX_ARCHIVE_EXPANDED_BYTES: byteSizeSchema(8 * GiB),
   /** Largest uncompressed/compressed ratio of an archive entry (zip bombs). */
   MAX_COMPRESSION_RATIO: positiveIntegerSchema(100),
+  /** How long a deleted dataset stays restorable; then the purge removes its rows and objects. */
+  DATASET_RETENTION: durationMsSchema(30 * 24 * 3_600_000),
+  /** How often the purge looks for datasets deleted longer ago than DATASET_RETENTION. */
+  PURGE_INTERVAL: durationMsSchema(3_600_000).refine((ms) => ms >= 1000, 'expected at least 1s'),
+  // INTERNAL_TOKEN, GRPC_TLS_CERT, GRPC_TLS_KEY, GRPC_TLS_CA: who may call the gRPC port.
+  ...grpcSecurityEnvSchema.shape,
 });
 
 export interface DatasetConfig {
@@ -61,6 +70,10 @@ export interface DatasetConfig {
     maxArchiveExpandedBytes: number;
     maxCompressionRatio: number;
   };
+  /** Soft delete: restorable for retentionMs, purged by a job every purgeIntervalMs. */
+  deletion: { retentionMs: number; purgeIntervalMs: number };
+  /** Internal token / TLS of the gRPC server. */
+  grpcSecurity: GrpcSecurityEnv;
 }
 
 export const DEFAULT_PGLITE_DIR = './.labelloop/pg/dataset';
@@ -86,6 +99,13 @@ export function loadConfig(env: Record<string, string | undefined>): DatasetConf
       maxArchiveEntries: parsed.MAX_ARCHIVE_ENTRIES,
       maxArchiveExpandedBytes: parsed.MAX_ARCHIVE_EXPANDED_BYTES,
       maxCompressionRatio: parsed.MAX_COMPRESSION_RATIO,
+    },
+    deletion: { retentionMs: parsed.DATASET_RETENTION, purgeIntervalMs: parsed.PURGE_INTERVAL },
+    grpcSecurity: {
+      INTERNAL_TOKEN: parsed.INTERNAL_TOKEN,
+      GRPC_TLS_CERT: parsed.GRPC_TLS_CERT,
+      GRPC_TLS_KEY: parsed.GRPC_TLS_KEY,
+      GRPC_TLS_CA: parsed.GRPC_TLS_CA,
     },
   };
 }

@@ -1,6 +1,6 @@
 // Composition root of the dataset service: config → logger/metrics → database (migrated) →
 // S3 → NATS + outbox relay → gRPC server → SERVING; ordered shutdown on SIGTERM.
-import { createLogger, createMetricsRegistry, installShutdown, startMetricsServer } from '@labelloop/common';
+import { createLogger, createMetricsRegistry, installShutdown, loadGrpcSecurity, startMetricsServer } from '@labelloop/common';
 import { openDatabase, runMigrations, S3BlobStore } from '@labelloop/storage';
 import { startEventRelay } from './adapters/event-relay.js';
 import { loadConfig } from './config.js';
@@ -33,18 +33,21 @@ try {
     registry,
   });
 
-  const { grpc, imports, scoring } = createDatasetServer({
+  const { grpc, imports, scoring, purger } = createDatasetServer({
     db,
     blobs,
     logger,
     registry,
     limits: config.limits,
+    deletion: config.deletion,
     onEventsCommitted: () => events.relay.nudge(),
   });
+  grpc.secure(loadGrpcSecurity(config.grpcSecurity));
   await grpc.listen(`${config.host}:${config.grpcPort}`);
   const resumed = await imports.resumeUnfinished();
   const resumedScoring = await scoring.resumeUnfinished();
   grpc.health.setServing(true);
+  purger.start();
   logger.info(
     {
       grpcPort: config.grpcPort,
@@ -67,6 +70,8 @@ try {
       { name: 'imports', run: () => imports.stop() },
       // A finalization cut short stays FINALIZING; the next start finalizes it again.
       { name: 'scoring finalizations', run: () => scoring.stop() },
+      // A purge cut short is finished by the next run (the dataset is still expired).
+      { name: 'dataset purge', run: () => purger.stop() },
       { name: 'outbox relay', run: () => events.relay.stop() },
       { name: 'nats', run: () => events.nats.drain() },
       { name: 'database', run: () => db.close() },

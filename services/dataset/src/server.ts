@@ -11,6 +11,7 @@ import { ItemRepository } from './adapters/item-repository.js';
 import { ReviewRepository } from './adapters/review-repository.js';
 import { ScoringRepository } from './adapters/scoring-repository.js';
 import type { DatasetConfig } from './config.js';
+import { DatasetPurger } from './domain/dataset-purge.js';
 import type { ExportDeps } from './domain/export-dataset.js';
 import { ImportService } from './domain/import-service.js';
 import type { IngestDeps } from './domain/ingest-item.js';
@@ -31,6 +32,8 @@ export interface DatasetServerDeps {
   limits: DatasetConfig['limits'];
   /** Called after a transaction that enqueued events commits (OutboxRelay.nudge). */
   onEventsCommitted?: () => void;
+  /** Soft delete: restorable period and purge schedule (default 30 days, hourly). */
+  deletion?: DatasetConfig['deletion'];
 }
 
 export interface DatasetServer {
@@ -40,11 +43,14 @@ export interface DatasetServer {
   imports: ImportService;
   /** resumeUnfinished() after start (FINALIZING jobs), stop() on shutdown. */
   scoring: ScoringService;
+  /** start() once serving, stop() on shutdown: removes datasets deleted longer ago than the retention. */
+  purger: DatasetPurger;
 }
 
 /** Builds the gRPC server and everything behind it; nothing listens or runs until asked. */
 export function createDatasetServer(deps: DatasetServerDeps): DatasetServer {
   const { db, blobs, logger, registry, limits } = deps;
+  const deletion = deps.deletion ?? DEFAULT_DELETION;
   const metrics = createDatasetMetrics(registry);
   const hooks = {
     eventsCommitted: deps.onEventsCommitted ?? (() => {}),
@@ -93,7 +99,27 @@ export function createDatasetServer(deps: DatasetServerDeps): DatasetServer {
   const grpc = createGrpcServer({ logger, registry, maxMessageBytes: limits.maxImageBytes + 1024 * 1024 });
   grpc.addService(
     datasetV1.DatasetServiceDefinition,
-    createDatasetHandlers({ datasets, items, images, ingest, imports, exports, review, scoring }),
+    createDatasetHandlers({
+      datasets,
+      items,
+      images,
+      ingest,
+      imports,
+      exports,
+      review,
+      scoring,
+      retentionMs: deletion.retentionMs,
+      logger,
+    }),
   );
-  return { grpc, imports, scoring };
+  const purger = new DatasetPurger({
+    store: datasets,
+    objects: blobs,
+    retentionMs: deletion.retentionMs,
+    intervalMs: deletion.purgeIntervalMs,
+    logger,
+  });
+  return { grpc, imports, scoring, purger };
 }
+
+const DEFAULT_DELETION: DatasetConfig['deletion'] = { retentionMs: 30 * 86_400_000, purgeIntervalMs: 3_600_000 };

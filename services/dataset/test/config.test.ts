@@ -20,6 +20,7 @@ test('loadConfig: defaults with only NATS_URL set', () => {
     maxCompressionRatio: 100,
   });
   assert.equal(config.s3.bucket, 'labelloop');
+  assert.deepEqual(config.deletion, { retentionMs: 30 * 86_400_000, purgeIntervalMs: 3_600_000 });
 });
 
 test('loadConfig: values from the environment', () => {
@@ -34,7 +35,10 @@ test('loadConfig: values from the environment', () => {
     MAX_ARCHIVE_BYTES: '1GB',
     MAX_COMPRESSION_RATIO: '50',
     EVENTS_SUBJECT_PREFIX: 'prod.labelloop',
+    DATASET_RETENTION: '7d',
+    PURGE_INTERVAL: '10m',
   });
+  assert.deepEqual(config.deletion, { retentionMs: 7 * 86_400_000, purgeIntervalMs: 600_000 });
   assert.equal(config.grpcPort, 0);
   assert.equal(config.database.url, 'postgres://u:p@db:5432/labelloop');
   assert.equal(config.s3.endpoint, 'http://minio:9000');

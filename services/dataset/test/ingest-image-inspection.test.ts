@@ -100,6 +100,22 @@ describe('inspectImage', () => {
     assert.equal((await rejection(damaged)).code, 'corrupt_image');
   });
 
+  it('refuses polyglots: PNG, JPEG and WebP with anything after the image', async () => {
+    const jpeg = await sharp(png).jpeg().toBuffer();
+    const webp = await sharp(png).webp().toBuffer();
+    const zip = Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(40, 7), Buffer.from('PK\x05\x06', 'latin1'), Buffer.alloc(18)]);
+    const script = Buffer.from('<script>alert(document.cookie)</script>');
+    for (const [image, name] of [[png, 'PNG'], [jpeg, 'JPEG'], [webp, 'WebP']] as const) {
+      for (const tail of [zip, script, Buffer.from([0])]) {
+        const err = await rejection(Buffer.concat([image, tail]));
+        assert.equal(err.code, 'trailing_data', `${name} + ${tail.length} bytes`);
+        assert.match(err.reason, new RegExp(`${tail.length} bytes after the end of its ${name} image`));
+      }
+      // The image alone is fine.
+      await inspectImage(image, limits);
+    }
+  });
+
   it('refuses a decompression bomb from its header', async () => {
     // 20000×20000 of one grey: 400 MB of pixels in a file of a few hundred KB.
     const bomb = await sharp(Buffer.alloc(20000 * 20000), {

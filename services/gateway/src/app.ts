@@ -1,10 +1,13 @@
 // createApp(deps): the express application: request context, the route table (auth →
 // body → zod validation → handler), problem+json for everything that goes wrong.
+import { isUtf8 } from 'node:buffer';
 import { runWithRequestId, type Logger, type Registry } from '@labelloop/common';
 import type { Database } from '@labelloop/storage';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { z } from 'zod';
 import { authenticate } from './auth/authenticate.js';
+import { checkDatasetScope } from './auth/dataset-scope.js';
+import type { RateLimits } from './auth/rate-limit.js';
 import type { ApiKeyRecord, ApiKeyStore } from './auth/api-key-store.js';
 import type { DatasetGateway } from './clients/dataset.gateway.js';
 import type { InferenceGateway } from './clients/inference.gateway.js';
@@ -50,6 +53,8 @@ export interface AppDeps {
   sseHeartbeatMs?: number;
   /** Folder of the built web app served at `/` (default dist/public of this package). */
   webRoot?: string;
+  /** Per-key and per-IP request budgets; none: unlimited. */
+  rateLimits?: RateLimits;
 }
 
 /**
@@ -112,7 +117,8 @@ function pipeline(route: Route, deps: AppDeps): RequestHandler[] {
       next();
     },
   ];
-  if (route.access !== 'public') handlers.push(authenticate(deps.apiKeys, route.access));
+  if (route.access !== 'public') handlers.push(authenticate(deps.apiKeys, route.access, deps.rateLimits));
+  handlers.push(datasetScope(route, deps));
   if (route.json) {
     handlers.push((req, _res, next) => {
       // req.is: null without a body (zod then reports the missing body), false for another type;
@@ -123,7 +129,7 @@ function pipeline(route: Route, deps: AppDeps): RequestHandler[] {
       }
       next();
     });
-    handlers.push(express.json({ limit: deps.limits.maxJsonBytes, strict: true }));
+    handlers.push(express.json({ limit: deps.limits.maxJsonBytes, strict: true, verify: requireUtf8 }));
   }
   handlers.push((req, res, next) => {
     const errors: ProblemEntry[] = [];
@@ -140,6 +146,30 @@ function pipeline(route: Route, deps: AppDeps): RequestHandler[] {
     runWithRequestId(requestId, () => route.handler({ req, res, params, query, body, principal })).catch(next);
   });
   return handlers;
+}
+
+/**
+ * Dataset-scoped keys and soft-deleted datasets (auth/dataset-scope.ts), before any body is read:
+ * a dataset the caller may not see is a 404 whatever it sent. Params that do not validate are left
+ * to the validation step (400).
+ */
+function datasetScope(route: Route, deps: AppDeps): RequestHandler {
+  return (req, res, next) => {
+    const params = route.params ? route.params.safeParse(req.params) : { success: true as const, data: {} };
+    if (!params.success) {
+      next();
+      return;
+    }
+    const principal = res.locals.principal as ApiKeyRecord | undefined;
+    runWithRequestId(res.locals.requestId as string, () =>
+      checkDatasetScope(route, principal, params.data as Record<string, string>, deps),
+    ).then(() => next(), next);
+  };
+}
+
+/** body-parser would decode invalid UTF-8 to U+FFFD and carry on; a name silently changed is refused instead. */
+function requireUtf8(_req: unknown, _res: unknown, body: Buffer): void {
+  if (!isUtf8(body)) throw new HttpProblem(400, 'The request body is not valid UTF-8.');
 }
 
 function validate(where: string, schema: z.ZodType | undefined, value: unknown, errors: ProblemEntry[]): unknown {

@@ -1,5 +1,5 @@
 // Gateway configuration: one zod schema over the environment, parsed once by main.ts.
-import { byteSizeSchema, logLevelSchema, parseConfig, portSchema, envValueSchema } from '@labelloop/common';
+import { byteSizeSchema, envValueSchema, grpcSecurityEnvSchema, logLevelSchema, parseConfig, portSchema } from '@labelloop/common';
 import { databaseEnvSchema } from '@labelloop/storage';
 import { z } from 'zod';
 
@@ -18,6 +18,13 @@ function positiveInt(defaultValue: number, max: number) {
     const value = Number(raw);
     return value >= 1 && value <= max ? value : undefined;
   });
+}
+
+/** Requests per minute; 0 turns the limit off. */
+function perMinute(defaultValue: number) {
+  return envValueSchema(defaultValue, 'requests per minute, an integer ≥ 0 (0: unlimited)', (raw) =>
+    /^\d+$/.test(raw) && Number(raw) <= 10_000_000 ? Number(raw) : undefined,
+  );
 }
 
 export const configSchema = z
@@ -50,6 +57,12 @@ export const configSchema = z
     MAX_JSON_BYTES: byteSizeSchema(1 * MiB),
     /** Files of one upload request read ahead of the dataset service's UploadItems stream. */
     UPLOAD_CONCURRENCY: positiveInt(8, 64),
+    /** Requests per minute per API key (each replica counts on its own); 0: unlimited. */
+    RATE_LIMIT_PER_MINUTE: perMinute(6000),
+    /** Requests per minute per client IP that carry no valid API key (401s, key guessing); 0: unlimited. */
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: perMinute(300),
+    // INTERNAL_TOKEN sent on every gRPC call; GRPC_TLS_CA / GRPC_TLS_CERT / GRPC_TLS_KEY for (mutual) TLS.
+    ...grpcSecurityEnvSchema.shape,
   })
   .transform((config) => ({ ...config, PGLITE_DIR: config.PGLITE_DIR ?? DEFAULT_PGLITE_DIR }));
 

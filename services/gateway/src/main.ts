@@ -2,10 +2,11 @@
 // channel to the dataset service → express app → listen; SIGTERM shuts down in order.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createGrpcChannel, createLogger, createMetricsRegistry, installShutdown } from '@labelloop/common';
+import { createGrpcChannel, createLogger, createMetricsRegistry, installShutdown, loadGrpcSecurity } from '@labelloop/common';
 import { openDatabase } from '@labelloop/storage';
 import { createApp } from './app.js';
 import { ApiKeyStore } from './auth/api-key-store.js';
+import { RateLimits } from './auth/rate-limit.js';
 import { seedAdminKey } from './auth/seed-admin-key.js';
 import { DatasetGateway } from './clients/dataset.gateway.js';
 import { InferenceGateway } from './clients/inference.gateway.js';
@@ -34,15 +35,21 @@ try {
   });
 
   // Whole images travel in single messages (UploadItem, GetItemImage).
-  const channel = createGrpcChannel(config.DATASET_ADDR, { maxMessageBytes: config.MAX_IMAGE_BYTES + 1024 ** 2 });
-  const trainerChannel = createGrpcChannel(config.TRAINER_ADDR);
+  // Every call carries the internal token (and uses TLS) when configured.
+  const security = loadGrpcSecurity(config);
+  const channel = createGrpcChannel(config.DATASET_ADDR, { maxMessageBytes: config.MAX_IMAGE_BYTES + 1024 ** 2, security });
+  const trainerChannel = createGrpcChannel(config.TRAINER_ADDR, { security });
   // A batch of up to 256 images travels in one Predict message.
-  const inferenceChannel = createGrpcChannel(config.INFERENCE_ADDR, { maxMessageBytes: 64 * 1024 ** 2 });
+  const inferenceChannel = createGrpcChannel(config.INFERENCE_ADDR, { maxMessageBytes: 64 * 1024 ** 2, security });
   const app = createApp({
     dataset: new DatasetGateway(channel, { registry }),
     trainer: new TrainerGateway(trainerChannel, { registry }),
     inference: new InferenceGateway(inferenceChannel, { registry }),
     apiKeys: new ApiKeyStore(db),
+    rateLimits: new RateLimits({
+      perKeyPerMinute: config.RATE_LIMIT_PER_MINUTE,
+      anonymousPerMinute: config.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+    }),
     db,
     registry,
     logger,

@@ -43,6 +43,7 @@ const slugs: Record<number, string> = {
   413: 'content-too-large',
   415: 'unsupported-media-type',
   422: 'unprocessable-content',
+  429: 'too-many-requests',
   500: 'internal-error',
   503: 'unavailable',
   504: 'upstream-timeout',
@@ -63,8 +64,9 @@ export const httpStatusByGrpcCode: Partial<Record<Status, number>> = {
   [Status.RESOURCE_EXHAUSTED]: 413,
   [Status.UNAVAILABLE]: 503,
   [Status.DEADLINE_EXCEEDED]: 504,
-  [Status.UNAUTHENTICATED]: 401,
-  [Status.PERMISSION_DENIED]: 403,
+  // UNAUTHENTICATED / PERMISSION_DENIED from a service mean the gateway itself is refused (a wrong
+  // INTERNAL_TOKEN or certificate): a server misconfiguration, logged and answered 500, never a
+  // 401 that would blame the caller's API key.
 };
 
 const GENERIC_500 = 'The server could not handle the request; it has been logged.';
@@ -92,7 +94,12 @@ function fromGrpc(err: GrpcCallError): HttpProblem {
   const status = httpStatusByGrpcCode[err.code] ?? 500;
   const callee = calleeName(err.method);
   if (status === 503) {
-    return new HttpProblem(503, `The ${callee} service is unavailable; retry shortly.`, { headers: { 'Retry-After': '5' } });
+    // The callee answered, but a dependency of its own (object storage, database) is down: say which.
+    const dependency = typeof err.details?.dependency === 'string' ? err.details.dependency : undefined;
+    const detail = dependency
+      ? `The ${callee} service cannot reach its ${dependency} right now; retry shortly.`
+      : `The ${callee} service is unavailable; retry shortly.`;
+    return new HttpProblem(503, detail, { headers: { 'Retry-After': '5' } });
   }
   if (status === 504) return new HttpProblem(504, `The ${callee} service did not answer in time.`);
   if (status === 500) return new HttpProblem(500, GENERIC_500);
@@ -133,6 +140,7 @@ export function toProblem(err: unknown, logger: Logger): HttpProblem {
     if (problem) return problem;
   }
   // express marks undecodable paths (URIError) with status 400.
+  if (err instanceof URIError) return new HttpProblem(400, `The URL is not valid percent-encoding (${err.message}).`);
   const status = (err as { status?: unknown } | null)?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return new HttpProblem(status, STATUS_CODES[status] ?? 'Bad request');

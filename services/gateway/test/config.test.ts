@@ -15,6 +15,16 @@ test('defaults', () => {
   assert.equal(config.MAX_ARCHIVE_BYTES, 2 * 1024 ** 3);
   assert.equal(config.MAX_JSON_BYTES, 1024 ** 2);
   assert.equal(config.UPLOAD_CONCURRENCY, 8);
+  assert.equal(config.RATE_LIMIT_PER_MINUTE, 6000);
+  assert.equal(config.RATE_LIMIT_ANONYMOUS_PER_MINUTE, 300);
+});
+
+test('rate limits: 0 turns them off, junk is refused', () => {
+  const config = loadConfig({ RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '20' });
+  assert.equal(config.RATE_LIMIT_PER_MINUTE, 0);
+  assert.equal(config.RATE_LIMIT_ANONYMOUS_PER_MINUTE, 20);
+  assert.throws(() => loadConfig({ RATE_LIMIT_PER_MINUTE: '-1' }), /RATE_LIMIT_PER_MINUTE/);
+  assert.throws(() => loadConfig({ RATE_LIMIT_ANONYMOUS_PER_MINUTE: 'lots' }), /RATE_LIMIT_ANONYMOUS_PER_MINUTE/);
 });
 
 test('values from the environment', () => {

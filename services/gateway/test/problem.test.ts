@@ -17,8 +17,9 @@ test('gRPC status codes map to HTTP once', () => {
     [Status.RESOURCE_EXHAUSTED, 413],
     [Status.UNAVAILABLE, 503],
     [Status.DEADLINE_EXCEEDED, 504],
-    [Status.UNAUTHENTICATED, 401],
-    [Status.PERMISSION_DENIED, 403],
+    // The gateway refused by a service (wrong internal token): its own misconfiguration, not the caller's key.
+    [Status.UNAUTHENTICATED, 500],
+    [Status.PERMISSION_DENIED, 500],
     [Status.INTERNAL, 500],
     [Status.UNKNOWN, 500],
     [Status.DATA_LOSS, 500],
@@ -37,6 +38,18 @@ test('client errors keep the callee message; server errors do not leak it', () =
   assert.ok(!unavailable.detail.includes('10.0.0.7'));
   assert.equal(unavailable.options.headers?.['Retry-After'], '5');
   assert.equal(toProblem(new Error('boom'), logger).status, 500);
+});
+
+test('a callee that is up but lost a dependency: the 503 names the dependency, not the callee, and no endpoint', () => {
+  const storage = toProblem(
+    grpcError(Status.UNAVAILABLE, 'object storage unavailable: ECONNREFUSED: connect ECONNREFUSED 10.0.0.9:9000', { dependency: 'object storage' }),
+    logger,
+  );
+  assert.equal(storage.status, 503);
+  assert.equal(storage.detail, 'The dataset service cannot reach its object storage right now; retry shortly.');
+  assert.equal(storage.options.headers?.['Retry-After'], '5');
+  const down = toProblem(grpcError(Status.UNAVAILABLE, 'No connection established'), logger);
+  assert.equal(down.detail, 'The dataset service is unavailable; retry shortly.');
 });
 
 test('per-entry errors of a refused archive become problem errors', () => {

@@ -2,7 +2,9 @@ import { availableParallelism, hostname } from 'node:os';
 import {
   booleanFromEnv,
   durationMsSchema,
+  grpcSecurityEnvSchema,
   logLevelSchema,
+  type GrpcSecurityEnv,
   parseConfig,
   patternSchema,
   portSchema,
@@ -46,6 +48,8 @@ const schema = z.object({
   SCORING_SHARD_SIZE: positiveIntegerSchema(256).refine((n) => n <= MAX_SHARD_SIZE, `expected at most ${MAX_SHARD_SIZE}`),
   /** Who holds shard leases (shown in the dataset service); default host name + pid. */
   WORKER_NAME: patternSchema(`${hostname()}-${process.pid}`, 'a name (A-Z a-z 0-9 . _ : -)', /^[A-Za-z0-9._:-]{1,200}$/),
+  // INTERNAL_TOKEN, GRPC_TLS_CERT, GRPC_TLS_KEY, GRPC_TLS_CA: who may call the gRPC ports.
+  ...grpcSecurityEnvSchema.shape,
 });
 
 export interface InferenceConfig {
@@ -59,6 +63,8 @@ export interface InferenceConfig {
   trainerAddr: string;
   workers: number;
   scoring: { enabled: boolean; pollIntervalMs: number; leaseMs: number; shardSize: number; workerName: string };
+  /** Internal token / TLS of the gRPC server and of the channels to the dataset service and trainer. */
+  grpcSecurity: GrpcSecurityEnv;
 }
 
 export function loadConfig(env: Record<string, string | undefined>): InferenceConfig {
@@ -73,6 +79,7 @@ export function loadConfig(env: Record<string, string | undefined>): InferenceCo
     datasetAddr: p.DATASET_ADDR,
     trainerAddr: p.TRAINER_ADDR,
     workers: p.INFERENCE_WORKERS,
+    grpcSecurity: { INTERNAL_TOKEN: p.INTERNAL_TOKEN, GRPC_TLS_CERT: p.GRPC_TLS_CERT, GRPC_TLS_KEY: p.GRPC_TLS_KEY, GRPC_TLS_CA: p.GRPC_TLS_CA },
     scoring: {
       enabled: p.SCORING_ENABLED,
       pollIntervalMs: p.SCORING_POLL_INTERVAL,

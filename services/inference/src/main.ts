@@ -9,6 +9,7 @@ import {
   createLogger,
   createMetricsRegistry,
   installShutdown,
+  loadGrpcSecurity,
   startMetricsServer,
   type ShutdownHandle,
 } from '@labelloop/common';
@@ -43,8 +44,9 @@ try {
       void shutdown?.shutdown('predict worker died');
     },
   });
-  const datasetChannel = createGrpcChannel(config.datasetAddr);
-  const trainerChannel = createGrpcChannel(config.trainerAddr);
+  const grpcSecurity = loadGrpcSecurity(config.grpcSecurity);
+  const datasetChannel = createGrpcChannel(config.datasetAddr, { security: grpcSecurity });
+  const trainerChannel = createGrpcChannel(config.trainerAddr, { security: grpcSecurity });
   const dataset = createGrpcClient(datasetV1.DatasetServiceDefinition, datasetChannel, { registry });
   const trainer = createGrpcClient(trainingV1.TrainerServiceDefinition, trainerChannel, { registry });
   const queue = new DatasetScoringQueue(dataset);
@@ -68,6 +70,7 @@ try {
     scoring: server.scoring && { queue, shardSize: scoringConfig.shardSize, nudge: () => server.scoring?.nudge() },
   });
   const champions = await server.champions.syncAll(new TrainerChampionSource(dataset, trainer));
+  server.grpc.secure(grpcSecurity);
   await server.grpc.listen(`${config.host}:${config.grpcPort}`);
   server.scoring?.start();
   server.grpc.health.setServing(true);

@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
 import {
   durationMsSchema,
+  grpcSecurityEnvSchema,
+  type GrpcSecurityEnv,
   logLevelSchema,
   parseConfig,
   patternSchema,
@@ -33,6 +35,8 @@ const schema = z.object({
   TRAINER_ACK_WAIT: durationMsSchema(30_000),
   /** Deliveries of a work item before its run is recorded FAILED. */
   TRAINER_MAX_DELIVER: positiveIntegerSchema(5),
+  // INTERNAL_TOKEN, GRPC_TLS_CERT, GRPC_TLS_KEY, GRPC_TLS_CA: who may call the gRPC ports.
+  ...grpcSecurityEnvSchema.shape,
 });
 
 export interface TrainerConfig {
@@ -45,6 +49,8 @@ export interface TrainerConfig {
   nats: { url: string; stream: string; subjectPrefix: string };
   datasetAddr: string;
   work: { workers: number; concurrency: number; ackWaitMs: number; maxDeliver: number };
+  /** Internal token / TLS of the gRPC server and of the channel to the dataset service. */
+  grpcSecurity: GrpcSecurityEnv;
 }
 
 export const DEFAULT_PGLITE_DIR = './.labelloop/pg/trainer';
@@ -61,5 +67,6 @@ export function loadConfig(env: Record<string, string | undefined>): TrainerConf
     nats: { url: p.NATS_URL, stream: p.EVENTS_STREAM, subjectPrefix: p.EVENTS_SUBJECT_PREFIX },
     datasetAddr: p.DATASET_ADDR,
     work: { workers: p.TRAINER_WORKERS, concurrency: p.TRAINER_CONCURRENCY, ackWaitMs: p.TRAINER_ACK_WAIT, maxDeliver: p.TRAINER_MAX_DELIVER },
+    grpcSecurity: { INTERNAL_TOKEN: p.INTERNAL_TOKEN, GRPC_TLS_CERT: p.GRPC_TLS_CERT, GRPC_TLS_KEY: p.GRPC_TLS_KEY, GRPC_TLS_CA: p.GRPC_TLS_CA },
   };
 }

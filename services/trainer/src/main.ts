@@ -1,7 +1,14 @@
 // Composition root of the trainer: config → logger/metrics → database (migrated) → S3 → NATS
 // (events stream + work stream + two outbox relays) → gRPC server → work and policy consumers →
 // SERVING. SIGTERM: NOT_SERVING → hand the in-flight run back → relays → drain → close.
-import { createGrpcChannel, createLogger, createMetricsRegistry, installShutdown, startMetricsServer } from '@labelloop/common';
+import {
+  createGrpcChannel,
+  createLogger,
+  createMetricsRegistry,
+  installShutdown,
+  loadGrpcSecurity,
+  startMetricsServer,
+} from '@labelloop/common';
 import { openDatabase, runMigrations, S3BlobStore } from '@labelloop/storage';
 import { createDatasetReader } from './adapters/dataset-reader.js';
 import { startMessaging, startPolicyConsumer, startWorkConsumer } from './adapters/messaging.js';
@@ -23,7 +30,8 @@ try {
   await runMigrations(db, { schema: SCHEMA, dir: MIGRATIONS_DIR, logger });
   const blobs = new S3BlobStore(config.s3);
   await blobs.ensureBucket();
-  const datasetChannel = createGrpcChannel(config.datasetAddr, { maxMessageBytes: 64 * 1024 * 1024 });
+  const grpcSecurity = loadGrpcSecurity(config.grpcSecurity);
+  const datasetChannel = createGrpcChannel(config.datasetAddr, { maxMessageBytes: 64 * 1024 * 1024, security: grpcSecurity });
   const dataset = createDatasetReader(datasetChannel, { registry });
 
   const messaging = await startMessaging({ db, natsUrl: config.nats.url, stream: config.nats.stream, subjectPrefix: config.nats.subjectPrefix, logger, registry });
@@ -39,6 +47,7 @@ try {
     onWorkCommitted: () => messaging.work.nudge(),
   });
   await service.loadGauges();
+  grpc.secure(grpcSecurity);
   await grpc.listen(`${config.host}:${config.grpcPort}`);
   const work = await startWorkConsumer(messaging, executor, { logger, ...config.work });
   const policy = await startPolicyConsumer(messaging, service, { ...config.nats, logger });

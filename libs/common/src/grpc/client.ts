@@ -19,6 +19,7 @@ import { GRPC_CLIENT_HANDLED_TOTAL } from '../metric-names.js';
 import { counterOn } from '../metrics.js';
 import { currentRequestId } from '../request-context.js';
 import { isAbortError, readErrorDetailsTrailer } from './error-mapping.js';
+import { AUTHORIZATION_METADATA, channelCredentials, type GrpcSecurity } from './security.js';
 import { REQUEST_ID_METADATA, splitMethodPath } from './server-middleware.js';
 
 /** A failed call to another service. `message` is the callee's status message. */
@@ -45,15 +46,27 @@ export interface GrpcCallOptions {
 
 export type GrpcClient<D extends CompatServiceDefinition> = Client<D, GrpcCallOptions>;
 
-export function createGrpcChannel(address: string, options: { maxMessageBytes?: number } = {}): Channel {
-  const { maxMessageBytes } = options;
-  return createChannel(
-    address,
-    undefined,
-    maxMessageBytes === undefined
+/** The internal token each channel made by createGrpcChannel sends (clients look it up here). */
+const channelTokens = new WeakMap<Channel, string>();
+
+export interface GrpcChannelOptions {
+  maxMessageBytes?: number;
+  /** Internal token sent by every client on this channel, and/or TLS credentials (security.ts). */
+  security?: GrpcSecurity;
+  /** Raw grpc-js channel options (e.g. 'grpc.ssl_target_name_override'). */
+  channelOptions?: Record<string, string | number>;
+}
+
+export function createGrpcChannel(address: string, options: GrpcChannelOptions = {}): Channel {
+  const { maxMessageBytes, security } = options;
+  const channel = createChannel(address, channelCredentials(security?.tls), {
+    ...(maxMessageBytes === undefined
       ? {}
-      : { 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': maxMessageBytes },
-  );
+      : { 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': maxMessageBytes }),
+    ...options.channelOptions,
+  });
+  if (security?.internalToken) channelTokens.set(channel, security.internalToken);
+  return channel;
 }
 
 export interface CreateGrpcClientOptions {
@@ -79,8 +92,18 @@ export function createGrpcClient<D extends CompatServiceDefinition>(
   return createClientFactory()
     .use(deadlineMiddleware(options.defaultDeadlineMs ?? 30_000))
     .use(requestIdClientMiddleware)
+    .use(internalTokenClientMiddleware(channelTokens.get(channel)))
     .use(callErrorMiddleware(handled))
     .create(definition, channel);
+}
+
+function internalTokenClientMiddleware(token: string | undefined): ClientMiddleware {
+  return async function* <Req, Res>(call: ClientMiddlewareCall<Req, Res>, options: CallOptions) {
+    if (token === undefined) return yield* call.next(call.request, options);
+    const metadata = Metadata(options.metadata);
+    if (!metadata.has(AUTHORIZATION_METADATA)) metadata.set(AUTHORIZATION_METADATA, `Bearer ${token}`);
+    return yield* call.next(call.request, { ...options, metadata });
+  };
 }
 
 function deadlineMiddleware(defaultDeadlineMs: number): ClientMiddleware<GrpcCallOptions> {

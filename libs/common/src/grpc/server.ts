@@ -14,6 +14,8 @@ import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-refl
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import { HealthState } from './health.js';
+import { malformedRequestMiddleware, withMalformedRequestMarkers } from './malformed-requests.js';
+import { internalTokenMiddleware, serverCredentials, type GrpcSecurity } from './security.js';
 import { errorMappingMiddleware, loggingMiddleware, requestIdMiddleware } from './server-middleware.js';
 
 export interface CreateGrpcServerOptions {
@@ -23,6 +25,8 @@ export interface CreateGrpcServerOptions {
   maxMessageBytes?: number;
   /** Encoded FileDescriptorSet for reflection; default: the one from @labelloop/proto. */
   descriptorSet?: Uint8Array;
+  /** Internal token and/or TLS (security.ts); also settable with secure() before listen(). */
+  security?: GrpcSecurity;
 }
 
 export interface GrpcServer {
@@ -34,6 +38,11 @@ export interface GrpcServer {
    * type where every method must be there.
    */
   addService<D extends TsProtoServiceDefinition>(definition: D, implementation: Partial<ServiceImplementation<D>>): void;
+  /**
+   * Requires the internal token on every call but health checks, and/or serves TLS (security.ts).
+   * Call before listen().
+   */
+  secure(security: GrpcSecurity): void;
   /** Binds 'host:port' (port 0 = any free one) and returns the port. Health stays NOT_SERVING. */
   listen(address: string): Promise<number>;
   /**
@@ -49,9 +58,12 @@ export function createGrpcServer(options: CreateGrpcServerOptions): GrpcServer {
     maxMessageBytes === undefined
       ? {}
       : { 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': maxMessageBytes };
+  let security: GrpcSecurity = options.security ?? {};
   const server = createServer(channelOptions)
     .use(requestIdMiddleware)
     .use(loggingMiddleware(logger, registry))
+    .use(internalTokenMiddleware(() => security.internalToken))
+    .use(malformedRequestMiddleware)
     .use(errorMappingMiddleware(logger));
   const health = new HealthState();
   const serviceNames: string[] = [];
@@ -62,9 +74,13 @@ export function createGrpcServer(options: CreateGrpcServerOptions): GrpcServer {
     health,
     addService(definition, implementation) {
       if (listening) throw new Error(`addService(${definition.fullName}) after listen()`);
-      server.add(definition, withUnimplemented(definition, implementation));
+      server.add(withMalformedRequestMarkers(definition), withUnimplemented(definition, implementation));
       serviceNames.push(definition.fullName);
       health.register(definition.fullName);
+    },
+    secure(next) {
+      if (listening) throw new Error('secure() after listen()');
+      security = next;
     },
     async listen(address) {
       if (listening) throw new Error('listen() called twice');
@@ -72,8 +88,17 @@ export function createGrpcServer(options: CreateGrpcServerOptions): GrpcServer {
       server.add(HealthDefinition, HealthServiceImpl(health.state));
       const descriptorSet = options.descriptorSet ?? Buffer.from(descriptorSetBase64, 'base64');
       server.add(ServerReflectionService, ServerReflection(descriptorSet, [...serviceNames]));
-      const port = await server.listen(address);
-      logger.info({ address, port, services: serviceNames }, 'gRPC server listening');
+      const port = await server.listen(address, serverCredentials(security.tls));
+      logger.info(
+        {
+          address,
+          port,
+          services: serviceNames,
+          internalToken: security.internalToken !== undefined,
+          tls: security.tls ? (security.tls.ca ? 'mutual' : 'server') : 'off',
+        },
+        'gRPC server listening',
+      );
       return port;
     },
     async shutdown(timeoutMs = 10_000) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { AlreadyExistsError, NotFoundError } from '@labelloop/common';
+import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from '@labelloop/common';
 import type { Database, Queryable } from '@labelloop/storage';
+import type { ExpiredDataset, PurgeStore } from '../domain/dataset-purge.js';
 import { validateClasses, type NewDataset } from '../domain/dataset-rules.js';
 import {
   LABEL_SOURCES,
@@ -16,7 +17,14 @@ import { DATASET_COLUMNS, datasetFromRow, isUuid, type DatasetRow } from './rows
 
 const UNIQUE_VIOLATION = '23505';
 
-export class DatasetRepository {
+export interface ListDatasetsFilter {
+  /** Soft-deleted (restorable, not yet purged) datasets instead of live ones. */
+  deleted?: boolean;
+  /** Only these ids (scoped API keys); ids that are not uuids match nothing. */
+  ids?: readonly string[];
+}
+
+export class DatasetRepository implements PurgeStore {
   constructor(
     private readonly db: Database,
     private readonly hooks: RepositoryHooks,
@@ -60,20 +68,127 @@ export class DatasetRepository {
     }
   }
 
+  /** A live dataset; a soft-deleted one is NOT_FOUND like one that never existed. */
   async get(id: string, q: Queryable = this.db): Promise<Dataset> {
     if (!isUuid(id)) throw new NotFoundError(`dataset "${id}" not found`);
-    const { rows } = await q.query<DatasetRow>(`SELECT ${DATASET_COLUMNS} FROM dataset.datasets WHERE id = $1`, [id]);
+    const { rows } = await q.query<DatasetRow>(
+      `SELECT ${DATASET_COLUMNS} FROM dataset.datasets WHERE id = $1 AND deleted_at IS NULL`,
+      [id],
+    );
     if (!rows[0]) throw new NotFoundError(`dataset "${id}" not found`);
     return datasetFromRow(rows[0]);
   }
 
-  /** Up to `limit` datasets after `afterSeq`, in creation order. */
-  async list(limit: number, afterSeq = 0): Promise<Dataset[]> {
+  /** Up to `limit` datasets after `afterSeq`, in creation order: live ones, or the deleted ones. */
+  async list(limit: number, afterSeq = 0, filter: ListDatasetsFilter = {}): Promise<Dataset[]> {
+    const params: unknown[] = [afterSeq, limit];
+    const where = ['seq > $1', filter.deleted ? 'deleted_at IS NOT NULL AND purge_started_at IS NULL' : 'deleted_at IS NULL'];
+    if (filter.ids) {
+      params.push(filter.ids.filter(isUuid));
+      where.push(`id = ANY($${params.length}::uuid[])`);
+    }
     const { rows } = await this.db.query<DatasetRow>(
-      `SELECT ${DATASET_COLUMNS} FROM dataset.datasets WHERE seq > $1 ORDER BY seq LIMIT $2`,
-      [afterSeq, limit],
+      `SELECT ${DATASET_COLUMNS} FROM dataset.datasets WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $2`,
+      params,
     );
     return rows.map(datasetFromRow);
+  }
+
+  /**
+   * Soft delete: hides the dataset (every call answers NOT_FOUND) and keeps everything it holds.
+   * A dataset already deleted is NOT_FOUND too.
+   */
+  async softDelete(id: string, actor: string): Promise<Dataset> {
+    if (!isUuid(id)) throw new NotFoundError(`dataset "${id}" not found`);
+    const { rows } = await this.db.query<DatasetRow>(
+      `UPDATE dataset.datasets SET deleted_at = now(), deleted_by = $2
+        WHERE id = $1 AND deleted_at IS NULL RETURNING ${DATASET_COLUMNS}`,
+      [id, actor],
+    );
+    if (!rows[0]) throw new NotFoundError(`dataset "${id}" not found`);
+    return datasetFromRow(rows[0]);
+  }
+
+  /** Undoes softDelete while the deletion is younger than `retentionMs` and no purge has begun. */
+  async restore(id: string, retentionMs: number): Promise<Dataset> {
+    const notDeleted = () =>
+      new NotFoundError(`there is no deleted dataset "${id}" (never deleted, or purged after its retention)`);
+    if (!isUuid(id)) throw notDeleted();
+    try {
+      const { rows } = await this.db.query<DatasetRow>(
+        `UPDATE dataset.datasets SET deleted_at = NULL, deleted_by = NULL
+          WHERE id = $1 AND deleted_at IS NOT NULL AND purge_started_at IS NULL
+            AND deleted_at > now() - make_interval(secs => $2)
+          RETURNING ${DATASET_COLUMNS}`,
+        [id, retentionMs / 1000],
+      );
+      if (!rows[0]) {
+        const expired = await this.db.query(
+          'SELECT 1 FROM dataset.datasets WHERE id = $1 AND deleted_at IS NOT NULL',
+          [id],
+        );
+        if (expired.rows.length > 0) {
+          throw new FailedPreconditionError(`dataset "${id}" was deleted longer ago than the retention period and is being purged`);
+        }
+        throw notDeleted();
+      }
+      return datasetFromRow(rows[0]);
+    } catch (err) {
+      if ((err as { code?: string }).code === UNIQUE_VIOLATION) {
+        throw new AlreadyExistsError(`another dataset now has this dataset's name; delete or rename it before restoring`);
+      }
+      throw err;
+    }
+  }
+
+  /** Deleted datasets whose deletion is older than `retentionMs` (purge candidates). */
+  async expired(retentionMs: number, limit = 100): Promise<ExpiredDataset[]> {
+    const { rows } = await this.db.query<{ id: string; name: string; deleted_at: Date }>(
+      `SELECT id, name, deleted_at FROM dataset.datasets
+        WHERE deleted_at IS NOT NULL AND deleted_at <= now() - make_interval(secs => $1)
+        ORDER BY deleted_at LIMIT $2`,
+      [retentionMs / 1000, limit],
+    );
+    return rows.map((row) => ({ id: row.id, name: row.name, deletedAt: row.deleted_at }));
+  }
+
+  /** Marks the purge as begun: from here on the dataset cannot be restored. */
+  async markPurging(id: string): Promise<void> {
+    await this.db.query(
+      'UPDATE dataset.datasets SET purge_started_at = coalesce(purge_started_at, now()) WHERE id = $1 AND deleted_at IS NOT NULL',
+      [id],
+    );
+  }
+
+  /**
+   * Removes every row of a deleted dataset, children first, in one transaction. Returns the
+   * number of items removed (0 when the dataset is gone already or not deleted).
+   */
+  async purgeRows(id: string): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const held = await tx.query(
+        'SELECT 1 FROM dataset.datasets WHERE id = $1 AND deleted_at IS NOT NULL AND purge_started_at IS NOT NULL FOR UPDATE',
+        [id],
+      );
+      if (held.rows.length === 0) return 0;
+      for (const table of ['audit_results', 'audit_failures', 'review_tasks', 'predictions']) {
+        await tx.query(`DELETE FROM dataset.${table} WHERE dataset_id = $1`, [id]);
+      }
+      await tx.query(
+        'DELETE FROM dataset.scoring_shards WHERE job_id IN (SELECT id FROM dataset.scoring_jobs WHERE dataset_id = $1)',
+        [id],
+      );
+      await tx.query('DELETE FROM dataset.scoring_jobs WHERE dataset_id = $1', [id]);
+      await tx.query(
+        'DELETE FROM dataset.item_labels WHERE item_id IN (SELECT id FROM dataset.items WHERE dataset_id = $1)',
+        [id],
+      );
+      const items = await tx.query('DELETE FROM dataset.items WHERE dataset_id = $1', [id]);
+      await tx.query('DELETE FROM dataset.class_split_counts WHERE dataset_id = $1', [id]);
+      await tx.query('DELETE FROM dataset.imports WHERE dataset_id = $1', [id]);
+      await tx.query('DELETE FROM dataset.datasets WHERE id = $1', [id]);
+      return items.rowCount;
+    });
   }
 
   /** One aggregate over the dataset's items (bounded by classes × sources × splits rows). */
@@ -118,7 +233,7 @@ export class DatasetRepository {
     if (!isUuid(datasetId)) throw new NotFoundError(`dataset "${datasetId}" not found`);
     const { rows } = await this.db.query<DatasetRow>(
       `UPDATE dataset.datasets SET (${AL_SETTABLE_COLUMNS}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10)
-        WHERE id = $1 RETURNING ${DATASET_COLUMNS}`,
+        WHERE id = $1 AND deleted_at IS NULL RETURNING ${DATASET_COLUMNS}`,
       [datasetId, ...alValues(settings).slice(0, 9)],
     );
     if (!rows[0]) throw new NotFoundError(`dataset "${datasetId}" not found`);

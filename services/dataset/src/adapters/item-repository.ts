@@ -249,7 +249,13 @@ async function lockItem(tx: Queryable, itemId: string): Promise<Item> {
   return item;
 }
 
+/** Items of a soft-deleted dataset are hidden like the dataset (NOT_FOUND). */
+const OF_LIVE_DATASET = 'dataset_id NOT IN (SELECT id FROM dataset.datasets WHERE deleted_at IS NOT NULL)';
+
 async function selectItem(q: Queryable, where: string, params: unknown[], lock = ''): Promise<Item | undefined> {
-  const { rows } = await q.query<ItemRow>(`SELECT ${ITEM_COLUMNS} FROM dataset.items WHERE ${where} ${lock}`, params);
+  const { rows } = await q.query<ItemRow>(
+    `SELECT ${ITEM_COLUMNS} FROM dataset.items WHERE ${where} AND ${OF_LIVE_DATASET} ${lock}`,
+    params,
+  );
   return rows[0] ? itemFromRow(rows[0]) : undefined;
 }

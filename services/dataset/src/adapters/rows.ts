@@ -39,12 +39,13 @@ export interface DatasetRow {
   al_auto_label: boolean;
   al_error_scale: number;
   created_at: Date;
+  deleted_at: Date | null;
 }
 
 export const DATASET_COLUMNS =
   'id, seq, name, classes, image_width, image_height, image_channels, ratio_train, ratio_validation, ratio_test, ' +
   'al_target_error, al_confidence, al_strategy, al_diversity, al_mc_samples, al_audit_share, al_audit_minimum, ' +
-  'al_lease_seconds, al_auto_label, al_error_scale, created_at';
+  'al_lease_seconds, al_auto_label, al_error_scale, created_at, deleted_at';
 
 export function datasetFromRow(row: DatasetRow): Dataset {
   return {
@@ -67,6 +68,7 @@ export function datasetFromRow(row: DatasetRow): Dataset {
       errorScale: row.al_error_scale,
     },
     createdAt: row.created_at,
+    deletedAt: row.deleted_at,
   };
 }
 

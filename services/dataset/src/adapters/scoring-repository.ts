@@ -157,7 +157,9 @@ export class ScoringRepository implements ScoringStore {
     }>(
       `WITH next AS (
          SELECT s.id FROM dataset.scoring_shards s JOIN dataset.scoring_jobs j ON j.id = s.job_id
-          WHERE j.status = 'RUNNING' AND s.done_at IS NULL
+           JOIN dataset.datasets d ON d.id = j.dataset_id
+          -- A soft-deleted dataset's shards wait: restored, its scoring goes on.
+          WHERE j.status = 'RUNNING' AND s.done_at IS NULL AND d.deleted_at IS NULL
             AND (s.lease_expires_at IS NULL OR s.lease_expires_at <= clock_timestamp())
             AND ($1::uuid IS NULL OR j.dataset_id = $1::uuid)
           ORDER BY j.created_at, j.id, s.ordinal
@@ -577,7 +579,8 @@ export class ScoringRepository implements ScoringStore {
   > {
     const { rows } = await this.db.query<{ dataset_id: string; model_version: number; decision: AutoLabelDecision }>(
       `SELECT dataset_id, model_version, decision FROM dataset.scoring_jobs
-        WHERE status = 'SUCCEEDED' AND decision IS NOT NULL`,
+        WHERE status = 'SUCCEEDED' AND decision IS NOT NULL
+          AND dataset_id NOT IN (SELECT id FROM dataset.datasets WHERE deleted_at IS NOT NULL)`,
     );
     return rows.map((row) => ({
       datasetId: row.dataset_id,
@@ -590,7 +593,7 @@ export class ScoringRepository implements ScoringStore {
   /** Every dataset's ε (metrics). */
   async targetErrors(): Promise<Array<{ datasetId: string; targetError: number }>> {
     const { rows } = await this.db.query<{ id: string; al_target_error: number }>(
-      'SELECT id, al_target_error FROM dataset.datasets',
+      'SELECT id, al_target_error FROM dataset.datasets WHERE deleted_at IS NULL',
     );
     return rows.map((row) => ({ datasetId: row.id, targetError: row.al_target_error }));
   }

@@ -13,7 +13,9 @@ export const DEFAULT_IMAGE: ImageSpec = Object.freeze({ width: 28, height: 28, c
 export const DEFAULT_SPLITS: SplitRatios = Object.freeze({ train: 0.7, validation: 0.15, test: 0.15 });
 const RATIO_TOLERANCE = 1e-6;
 
-const CONTROL = /\p{Cc}/u;
+// Control characters, and the bidirectional overrides and isolates that make a name display as
+// something else (Trojan Source): names end up in folder names, CSV exports and the web UI.
+const CONTROL = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
 
 /** Length in characters (code points), not UTF-16 units. */
 function charLength(text: string): number {
@@ -26,7 +28,7 @@ export function validateDatasetName(name: string): string {
     throw new InvalidArgumentError(`dataset name must be at most ${MAX_NAME_LENGTH} characters`);
   }
   if (CONTROL.test(name) || name.includes('/')) {
-    throw new InvalidArgumentError("dataset name must not contain control characters or '/'");
+    throw new InvalidArgumentError("dataset name must not contain control characters, bidirectional overrides or '/'");
   }
   return name;
 }
@@ -37,7 +39,7 @@ export function classNameProblem(name: string): string | undefined {
   if (charLength(name) > MAX_CLASS_LENGTH) return `class "${name}" is longer than ${MAX_CLASS_LENGTH} characters`;
   if (name === '.' || name === '..') return `class "${name}" is not allowed (it is a path segment)`;
   if (CONTROL.test(name) || name.includes('/') || name.includes('\\')) {
-    return `class "${name}" must not contain '/', '\\' or control characters`;
+    return `class "${name}" must not contain '/', '\\', control characters or bidirectional overrides`;
   }
   return undefined;
 }

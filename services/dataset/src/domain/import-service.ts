@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, UnavailableError, type Logger } from '@labelloop/common';
 import { readArchiveListing, type ArchiveLimits, type ArchiveListing } from '../ingest/index.js';
+import { hiddenAs } from './hidden.js';
 import { MAX_FILE_NAME_LENGTH } from './ingest-item.js';
 import { runImport, type ImportRunDeps } from './import-run.js';
 import type { ArchiveStore, ImportStore, LocalArchive } from './import-ports.js';
@@ -88,8 +89,11 @@ export class ImportService {
     }
   }
 
-  get(id: string): Promise<ImportRecord> {
-    return this.deps.imports.get(id);
+  /** An import of a soft-deleted dataset is hidden like the dataset. */
+  async get(id: string): Promise<ImportRecord> {
+    const record = await this.deps.imports.get(id);
+    await hiddenAs(this.deps.datasets.get(record.datasetId), `import "${id}" not found`);
+    return record;
   }
 
   /** Resumes every PENDING or RUNNING import in the background; returns how many. */
@@ -131,3 +135,4 @@ export class ImportService {
     }
   }
 }
+

@@ -33,6 +33,8 @@ export interface Dataset {
   splits: SplitRatios;
   activeLearning: ActiveLearningSettings;
   createdAt: Date;
+  /** Set while soft-deleted (restorable until the retention ends, then purged). */
+  deletedAt: Date | null;
 }
 
 export const ACQUISITION_STRATEGIES = ['random', 'least_confidence', 'margin', 'entropy', 'bald'] as const;

@@ -21,7 +21,15 @@ import {
 
 // Domain values → protobuf messages.
 
-export function datasetToProto(dataset: Dataset): datasetV1.Dataset {
+/** `retentionMs` gives a deleted dataset its purge_after. */
+export function datasetToProto(dataset: Dataset, retentionMs?: number): datasetV1.Dataset {
+  const deleted =
+    dataset.deletedAt === null
+      ? {}
+      : {
+          deletedAt: dataset.deletedAt,
+          ...(retentionMs === undefined ? {} : { purgeAfter: new Date(dataset.deletedAt.getTime() + retentionMs) }),
+        };
   return {
     id: dataset.id,
     name: dataset.name,
@@ -30,6 +38,7 @@ export function datasetToProto(dataset: Dataset): datasetV1.Dataset {
     splits: { ...dataset.splits },
     createdAt: dataset.createdAt,
     activeLearning: activeLearningToProto(dataset.activeLearning),
+    ...deleted,
   };
 }
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@labelloop/common';
+import { InvalidArgumentError, type Logger } from '@labelloop/common';
 import { datasetV1 } from '@labelloop/proto';
 import type { DatasetRepository } from '../adapters/dataset-repository.js';
 import type { S3ImageObjects } from '../adapters/image-objects.js';
@@ -38,6 +38,9 @@ export interface DatasetHandlerDeps {
   exports: ExportDeps;
   review: ReviewService;
   scoring: ScoringService;
+  /** How long a deleted dataset stays restorable. */
+  retentionMs: number;
+  logger: Logger;
 }
 
 const EXPORT_FORMATS: Partial<Record<datasetV1.ExportFormat, ExportFormat>> = {
@@ -74,14 +77,33 @@ export function createDatasetHandlers(deps: DatasetHandlerDeps): datasetV1.Datas
 
     async getDataset(request) {
       const dataset = await datasets.get(request.datasetId);
+      if (request.skipStatistics) return { dataset: datasetToProto(dataset) };
       return { dataset: datasetToProto(dataset), statistics: statisticsToProto(await datasets.statistics(dataset)) };
     },
 
     async listDatasets(request) {
       const limit = parseLimit(request.limit);
-      const rows = await datasets.list(limit + 1, decodeCursor(request.cursor));
+      const rows = await datasets.list(limit + 1, decodeCursor(request.cursor), {
+        deleted: request.deleted,
+        ids: request.datasetIds.length > 0 ? request.datasetIds : undefined,
+      });
       const { page, nextCursor } = pageOf(rows, limit);
-      return { datasets: page.map(datasetToProto), nextCursor };
+      return { datasets: page.map((dataset) => datasetToProto(dataset, deps.retentionMs)), nextCursor };
+    },
+
+    async deleteDataset(request) {
+      const dataset = await datasets.softDelete(request.datasetId, request.actor);
+      deps.logger.info(
+        { datasetId: dataset.id, datasetName: dataset.name, actor: request.actor, retentionMs: deps.retentionMs },
+        'dataset deleted (restorable until the retention ends)',
+      );
+      return { dataset: datasetToProto(dataset, deps.retentionMs) };
+    },
+
+    async restoreDataset(request) {
+      const dataset = await datasets.restore(request.datasetId, deps.retentionMs);
+      deps.logger.info({ datasetId: dataset.id, datasetName: dataset.name, actor: request.actor }, 'dataset restored');
+      return { dataset: datasetToProto(dataset) };
     },
 
     async uploadItem(request) {
@@ -141,6 +163,9 @@ export function createDatasetHandlers(deps: DatasetHandlerDeps): datasetV1.Datas
         source: sourceFromProto(request.source),
       };
       const dataset = await datasets.get(request.datasetId);
+      if (filter.label !== undefined && !dataset.classes.includes(filter.label)) {
+        throw new InvalidArgumentError(`label filter "${filter.label}" is not a class of this dataset`, { field: 'label' });
+      }
       const rows = await items.list(dataset.id, filter, limit + 1, after);
       const { page, nextCursor } = pageOf(rows, limit);
       return { items: page.map(itemToProto), nextCursor };

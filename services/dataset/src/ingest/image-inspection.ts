@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { InvalidArgumentError } from '@labelloop/common';
 import sharp, { type Metadata } from 'sharp';
-import { sniffImageFormat, type AcceptedFormat } from './image-signature.js';
+import { sniffImageFormat, trailingBytes, type AcceptedFormat } from './image-signature.js';
 
 // Every uploaded image is checked here, fully decoded, before anything is stored: a file that
 // passes has a known format and size and decodes without error.
@@ -28,7 +28,8 @@ export type ImageRejectionCode =
   | 'not_an_image'
   | 'unsupported_format'
   | 'corrupt_image'
-  | 'too_many_pixels';
+  | 'too_many_pixels'
+  | 'trailing_data';
 
 export class ImageRejectedError extends InvalidArgumentError {
   constructor(
@@ -64,6 +65,15 @@ export async function inspectImage(bytes: Buffer, limits: ImageLimits): Promise<
   }
   if (signature.kind === 'unknown') {
     throw new ImageRejectedError('not_an_image', 'the file is not a JPEG, PNG or WebP image');
+  }
+  // Decoders stop at the image's end and ignore the rest: bytes after it would make a polyglot
+  // (an image that is also a ZIP, a script...) that we would store and later serve as an image.
+  const trailing = trailingBytes(bytes, signature.format);
+  if (trailing > 0) {
+    throw new ImageRejectedError(
+      'trailing_data',
+      `the file has ${trailing} bytes after the end of its ${FORMAT_NAMES[signature.format]} image; a file with something appended to an image is refused`,
+    );
   }
 
   // limitInputPixels makes sharp refuse a decompression bomb from its header, before it

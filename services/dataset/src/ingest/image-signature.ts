@@ -42,3 +42,31 @@ export function sniffImageFormat(bytes: Buffer): Signature {
   const other = OTHER_IMAGES.find((o) => o.test(bytes));
   return other ? { kind: 'other_image', format: other.format } : { kind: 'unknown' };
 }
+
+/**
+ * Bytes after the end of the image: after PNG's IEND chunk, after JPEG's last EOI marker, after
+ * the RIFF chunk of a WebP. 0 when the file ends with its image, or when its structure is too
+ * damaged to tell (the decoder then refuses it as corrupt).
+ */
+export function trailingBytes(bytes: Buffer, format: AcceptedFormat): number {
+  if (format === 'png') {
+    let at = PNG_MAGIC.length;
+    while (at + 12 <= bytes.length) {
+      const length = bytes.readUInt32BE(at);
+      const end = at + 12 + length;
+      if (end > bytes.length) return 0;
+      if (bytes.toString('latin1', at + 4, at + 8) === 'IEND') return bytes.length - end;
+      at = end;
+    }
+    return 0;
+  }
+  if (format === 'jpeg') {
+    const eoi = bytes.lastIndexOf(Buffer.from([0xff, 0xd9]));
+    return eoi < 0 ? 0 : bytes.length - (eoi + 2);
+  }
+  // RIFF: 'RIFF', little-endian size of what follows the first 8 bytes, padded to even.
+  if (bytes.length < 12) return 0;
+  const size = bytes.readUInt32LE(4);
+  const end = 8 + size + (size % 2);
+  return end < bytes.length ? bytes.length - end : 0;
+}

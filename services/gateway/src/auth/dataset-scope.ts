@@ -97,7 +97,7 @@ export async function checkDatasetScope(
   }
   if (!scoped && !scope.checkLive) return;
   const datasetId = await scope.resolve(deps, params);
-  if (scoped && !principal.datasets.includes(datasetId)) {
+  if (scoped && !principal.datasets.includes(datasetId.toLowerCase())) {
     throw new HttpProblem(404, `There is no ${scope.resource} ${params.id}.`);
   }
   if (scope.checkLive) await deps.dataset.requireDataset(datasetId);

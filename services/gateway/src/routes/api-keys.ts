@@ -22,10 +22,11 @@ function toJson(record: ApiKeyRecord): ApiKeyJson {
     role: record.role,
     createdAt: record.createdAt.toISOString(),
     revokedAt: record.revokedAt ? record.revokedAt.toISOString() : null,
+    ...(record.datasets ? { datasets: record.datasets } : {}),
   };
 }
 
-export function apiKeyRoutes({ apiKeys, logger }: AppDeps): Route[] {
+export function apiKeyRoutes({ apiKeys, dataset, logger }: AppDeps): Route[] {
   return [
     defineRoute({
       method: 'get',
@@ -53,8 +54,13 @@ export function apiKeyRoutes({ apiKeys, logger }: AppDeps): Route[] {
         201: { description: 'Created', schema: ApiKeyCreated, headers: { Location: 'URL of the key' } },
       },
       handler: async ({ res, body, principal }) => {
-        const { record, key } = await apiKeys.create(body.name, body.role);
-        logger.info({ keyId: record.id, keyName: record.name, role: record.role, by: principal?.name }, 'api key created');
+        const scope = body.datasets ? [...new Set(body.datasets.map((id) => id.toLowerCase()))] : null;
+        if (scope) await requireDatasets(dataset, scope);
+        const { record, key } = await apiKeys.create(body.name, body.role, scope);
+        logger.info(
+          { keyId: record.id, keyName: record.name, role: record.role, datasets: record.datasets, by: principal?.name },
+          'api key created',
+        );
         res
           .status(201)
           .location(`/v1/api-keys/${record.id}`)
@@ -91,4 +97,16 @@ export function apiKeyRoutes({ apiKeys, logger }: AppDeps): Route[] {
       },
     }),
   ];
+}
+
+/** A scoped key may name only datasets that exist (400 naming the others). */
+async function requireDatasets(dataset: AppDeps['dataset'], wanted: string[]): Promise<void> {
+  const { datasets } = await dataset.listDatasets(1000, undefined, { ids: wanted });
+  const found = new Set(datasets.map((d) => d.id));
+  const missing = wanted.filter((id) => !found.has(id));
+  if (missing.length > 0) {
+    throw new HttpProblem(400, `There is no dataset ${missing[0]}.`, {
+      errors: missing.map((id) => ({ path: 'body.datasets', code: 'unknown_dataset', reason: `there is no dataset ${id}` })),
+    });
+  }
 }

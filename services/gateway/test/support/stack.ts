@@ -16,6 +16,7 @@ import { runMigrations, type BlobStore, type Database } from '@labelloop/storage
 import { createTestDatabase, startTestNats, startTestS3, type TestNats, type TestS3 } from '@labelloop/testing';
 import { createApp, type Limits } from '../../src/app.js';
 import { ApiKeyStore } from '../../src/auth/api-key-store.js';
+import type { RateLimits } from '../../src/auth/rate-limit.js';
 import { ADMIN_KEY_BANNER, seedAdminKey } from '../../src/auth/seed-admin-key.js';
 import { DatasetGateway } from '../../src/clients/dataset.gateway.js';
 import { InferenceGateway } from '../../src/clients/inference.gateway.js';
@@ -58,6 +59,8 @@ export interface StackOptions {
   /** host:port of an inference server; default an address where nothing listens. */
   inferenceAddr?: string;
   sseHeartbeatMs?: number;
+  /** Request budgets; default none (unlimited). */
+  rateLimits?: RateLimits;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -120,6 +123,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     trainer: new TrainerGateway(trainerChannel, { registry, defaultDeadlineMs: 10_000 }),
     inference: new InferenceGateway(createGrpcChannel(options.inferenceAddr ?? '127.0.0.1:9'), { registry, defaultDeadlineMs: 10_000 }),
     sseHeartbeatMs: options.sseHeartbeatMs,
+    rateLimits: options.rateLimits,
     apiKeys: new ApiKeyStore(db),
     db,
     registry,

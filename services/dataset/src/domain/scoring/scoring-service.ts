@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Logger } from '@labelloop/common';
+import { hiddenAs } from '../hidden.js';
 import type { Dataset } from '../types.js';
 import { diversify, planFinalization, queueTasks } from './finalize.js';
 import { FinalizationAbandoned, type RecordOutcome, type ScoringStore } from './ports.js';
@@ -95,8 +96,11 @@ export class ScoringService {
     return outcome;
   }
 
-  get(jobId: string): Promise<ScoringJob> {
-    return this.deps.store.get(jobId);
+  /** A job of a soft-deleted dataset is hidden like the dataset. */
+  async get(jobId: string): Promise<ScoringJob> {
+    const job = await this.deps.store.get(jobId);
+    await hiddenAs(this.deps.datasets.get(job.datasetId), `scoring job "${jobId}" not found`);
+    return job;
   }
 
   async list(datasetId: string, limit: number): Promise<ScoringJob[]> {

@@ -293,7 +293,12 @@ export interface Dataset {
   image: ImageSpec | undefined;
   splits: SplitRatios | undefined;
   createdAt: Date | undefined;
-  activeLearning: ActiveLearningSettings | undefined;
+  activeLearning:
+    | ActiveLearningSettings
+    | undefined;
+  /** Set while the dataset is soft-deleted: when it was deleted, and when it will be purged for good. */
+  deletedAt?: Date | undefined;
+  purgeAfter?: Date | undefined;
 }
 
 /** In requests an unset field takes its default (UNSPECIFIED enums too); responses set every field. */
@@ -443,6 +448,8 @@ function createBaseDataset(): Dataset {
     splits: undefined,
     createdAt: undefined,
     activeLearning: undefined,
+    deletedAt: undefined,
+    purgeAfter: undefined,
   };
 }
 
@@ -468,6 +475,12 @@ export const Dataset: MessageFns<Dataset> = {
     }
     if (message.activeLearning !== undefined) {
       ActiveLearningSettings.encode(message.activeLearning, writer.uint32(58).fork()).join();
+    }
+    if (message.deletedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.deletedAt), writer.uint32(66).fork()).join();
+    }
+    if (message.purgeAfter !== undefined) {
+      Timestamp.encode(toTimestamp(message.purgeAfter), writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -541,6 +554,22 @@ export const Dataset: MessageFns<Dataset> = {
             message.activeLearning = ActiveLearningSettings.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.deletedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.purgeAfter = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -570,6 +599,16 @@ export const Dataset: MessageFns<Dataset> = {
         : isSet(object.active_learning)
         ? ActiveLearningSettings.fromJSON(object.active_learning)
         : undefined,
+      deletedAt: isSet(object.deletedAt)
+        ? fromJsonTimestamp(object.deletedAt)
+        : isSet(object.deleted_at)
+        ? fromJsonTimestamp(object.deleted_at)
+        : undefined,
+      purgeAfter: isSet(object.purgeAfter)
+        ? fromJsonTimestamp(object.purgeAfter)
+        : isSet(object.purge_after)
+        ? fromJsonTimestamp(object.purge_after)
+        : undefined,
     };
   },
 
@@ -596,6 +635,12 @@ export const Dataset: MessageFns<Dataset> = {
     if (message.activeLearning !== undefined) {
       obj.activeLearning = ActiveLearningSettings.toJSON(message.activeLearning);
     }
+    if (message.deletedAt !== undefined) {
+      obj.deletedAt = message.deletedAt.toISOString();
+    }
+    if (message.purgeAfter !== undefined) {
+      obj.purgeAfter = message.purgeAfter.toISOString();
+    }
     return obj;
   },
 
@@ -617,6 +662,8 @@ export const Dataset: MessageFns<Dataset> = {
     message.activeLearning = (object.activeLearning !== undefined && object.activeLearning !== null)
       ? ActiveLearningSettings.fromPartial(object.activeLearning)
       : undefined;
+    message.deletedAt = object.deletedAt ?? undefined;
+    message.purgeAfter = object.purgeAfter ?? undefined;
     return message;
   },
 };

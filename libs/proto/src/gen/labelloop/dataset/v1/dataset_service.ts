@@ -72,6 +72,8 @@ export interface CreateDatasetResponse {
 
 export interface GetDatasetRequest {
   datasetId: string;
+  /** Answer without statistics (a cheap existence check). */
+  skipStatistics: boolean;
 }
 
 export interface GetDatasetResponse {
@@ -82,6 +84,10 @@ export interface GetDatasetResponse {
 export interface ListDatasetsRequest {
   limit: number;
   cursor: string;
+  /** List soft-deleted datasets (restorable, not yet purged) instead of live ones. */
+  deleted: boolean;
+  /** When non-empty, only these datasets (scoped API keys). */
+  datasetIds: string[];
 }
 
 export interface ListDatasetsResponse {
@@ -333,6 +339,25 @@ export interface GetActiveLearningReportResponse {
   estimatedLabelsSaved: number;
 }
 
+export interface DeleteDatasetRequest {
+  datasetId: string;
+  actor: string;
+}
+
+export interface DeleteDatasetResponse {
+  /** With deleted_at and purge_after set. */
+  dataset: Dataset | undefined;
+}
+
+export interface RestoreDatasetRequest {
+  datasetId: string;
+  actor: string;
+}
+
+export interface RestoreDatasetResponse {
+  dataset: Dataset | undefined;
+}
+
 function createBaseCreateDatasetRequest(): CreateDatasetRequest {
   return { name: "", classes: [], image: undefined, splits: undefined, activeLearning: undefined };
 }
@@ -546,13 +571,16 @@ export const CreateDatasetResponse: MessageFns<CreateDatasetResponse> = {
 };
 
 function createBaseGetDatasetRequest(): GetDatasetRequest {
-  return { datasetId: "" };
+  return { datasetId: "", skipStatistics: false };
 }
 
 export const GetDatasetRequest: MessageFns<GetDatasetRequest> = {
   encode(message: GetDatasetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.datasetId !== "") {
       writer.uint32(10).string(message.datasetId);
+    }
+    if (message.skipStatistics !== false) {
+      writer.uint32(16).bool(message.skipStatistics);
     }
     return writer;
   },
@@ -578,6 +606,14 @@ export const GetDatasetRequest: MessageFns<GetDatasetRequest> = {
             message.datasetId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.skipStatistics = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -597,6 +633,11 @@ export const GetDatasetRequest: MessageFns<GetDatasetRequest> = {
         : isSet(object.dataset_id)
         ? globalThis.String(object.dataset_id)
         : "",
+      skipStatistics: isSet(object.skipStatistics)
+        ? globalThis.Boolean(object.skipStatistics)
+        : isSet(object.skip_statistics)
+        ? globalThis.Boolean(object.skip_statistics)
+        : false,
     };
   },
 
@@ -604,6 +645,9 @@ export const GetDatasetRequest: MessageFns<GetDatasetRequest> = {
     const obj: any = {};
     if (message.datasetId !== "") {
       obj.datasetId = message.datasetId;
+    }
+    if (message.skipStatistics !== false) {
+      obj.skipStatistics = message.skipStatistics;
     }
     return obj;
   },
@@ -614,6 +658,7 @@ export const GetDatasetRequest: MessageFns<GetDatasetRequest> = {
   fromPartial(object: DeepPartial<GetDatasetRequest>): GetDatasetRequest {
     const message = createBaseGetDatasetRequest();
     message.datasetId = object.datasetId ?? "";
+    message.skipStatistics = object.skipStatistics ?? false;
     return message;
   },
 };
@@ -708,7 +753,7 @@ export const GetDatasetResponse: MessageFns<GetDatasetResponse> = {
 };
 
 function createBaseListDatasetsRequest(): ListDatasetsRequest {
-  return { limit: 0, cursor: "" };
+  return { limit: 0, cursor: "", deleted: false, datasetIds: [] };
 }
 
 export const ListDatasetsRequest: MessageFns<ListDatasetsRequest> = {
@@ -718,6 +763,12 @@ export const ListDatasetsRequest: MessageFns<ListDatasetsRequest> = {
     }
     if (message.cursor !== "") {
       writer.uint32(18).string(message.cursor);
+    }
+    if (message.deleted !== false) {
+      writer.uint32(24).bool(message.deleted);
+    }
+    for (const v of message.datasetIds) {
+      writer.uint32(34).string(v!);
     }
     return writer;
   },
@@ -751,6 +802,22 @@ export const ListDatasetsRequest: MessageFns<ListDatasetsRequest> = {
             message.cursor = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.deleted = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.datasetIds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -767,6 +834,12 @@ export const ListDatasetsRequest: MessageFns<ListDatasetsRequest> = {
     return {
       limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
       cursor: isSet(object.cursor) ? globalThis.String(object.cursor) : "",
+      deleted: isSet(object.deleted) ? globalThis.Boolean(object.deleted) : false,
+      datasetIds: globalThis.Array.isArray(object?.datasetIds)
+        ? object.datasetIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.dataset_ids)
+        ? object.dataset_ids.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -778,6 +851,12 @@ export const ListDatasetsRequest: MessageFns<ListDatasetsRequest> = {
     if (message.cursor !== "") {
       obj.cursor = message.cursor;
     }
+    if (message.deleted !== false) {
+      obj.deleted = message.deleted;
+    }
+    if (message.datasetIds?.length) {
+      obj.datasetIds = message.datasetIds;
+    }
     return obj;
   },
 
@@ -788,6 +867,8 @@ export const ListDatasetsRequest: MessageFns<ListDatasetsRequest> = {
     const message = createBaseListDatasetsRequest();
     message.limit = object.limit ?? 0;
     message.cursor = object.cursor ?? "";
+    message.deleted = object.deleted ?? false;
+    message.datasetIds = object.datasetIds?.map((e) => e) || [];
     return message;
   },
 };
@@ -4570,6 +4651,322 @@ export const GetActiveLearningReportResponse: MessageFns<GetActiveLearningReport
   },
 };
 
+function createBaseDeleteDatasetRequest(): DeleteDatasetRequest {
+  return { datasetId: "", actor: "" };
+}
+
+export const DeleteDatasetRequest: MessageFns<DeleteDatasetRequest> = {
+  encode(message: DeleteDatasetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.datasetId !== "") {
+      writer.uint32(10).string(message.datasetId);
+    }
+    if (message.actor !== "") {
+      writer.uint32(18).string(message.actor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteDatasetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteDatasetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.datasetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteDatasetRequest {
+    return {
+      datasetId: isSet(object.datasetId)
+        ? globalThis.String(object.datasetId)
+        : isSet(object.dataset_id)
+        ? globalThis.String(object.dataset_id)
+        : "",
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+    };
+  },
+
+  toJSON(message: DeleteDatasetRequest): unknown {
+    const obj: any = {};
+    if (message.datasetId !== "") {
+      obj.datasetId = message.datasetId;
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteDatasetRequest>): DeleteDatasetRequest {
+    return DeleteDatasetRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteDatasetRequest>): DeleteDatasetRequest {
+    const message = createBaseDeleteDatasetRequest();
+    message.datasetId = object.datasetId ?? "";
+    message.actor = object.actor ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteDatasetResponse(): DeleteDatasetResponse {
+  return { dataset: undefined };
+}
+
+export const DeleteDatasetResponse: MessageFns<DeleteDatasetResponse> = {
+  encode(message: DeleteDatasetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dataset !== undefined) {
+      Dataset.encode(message.dataset, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteDatasetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteDatasetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.dataset = Dataset.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteDatasetResponse {
+    return { dataset: isSet(object.dataset) ? Dataset.fromJSON(object.dataset) : undefined };
+  },
+
+  toJSON(message: DeleteDatasetResponse): unknown {
+    const obj: any = {};
+    if (message.dataset !== undefined) {
+      obj.dataset = Dataset.toJSON(message.dataset);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteDatasetResponse>): DeleteDatasetResponse {
+    return DeleteDatasetResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteDatasetResponse>): DeleteDatasetResponse {
+    const message = createBaseDeleteDatasetResponse();
+    message.dataset = (object.dataset !== undefined && object.dataset !== null)
+      ? Dataset.fromPartial(object.dataset)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRestoreDatasetRequest(): RestoreDatasetRequest {
+  return { datasetId: "", actor: "" };
+}
+
+export const RestoreDatasetRequest: MessageFns<RestoreDatasetRequest> = {
+  encode(message: RestoreDatasetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.datasetId !== "") {
+      writer.uint32(10).string(message.datasetId);
+    }
+    if (message.actor !== "") {
+      writer.uint32(18).string(message.actor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestoreDatasetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestoreDatasetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.datasetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestoreDatasetRequest {
+    return {
+      datasetId: isSet(object.datasetId)
+        ? globalThis.String(object.datasetId)
+        : isSet(object.dataset_id)
+        ? globalThis.String(object.dataset_id)
+        : "",
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+    };
+  },
+
+  toJSON(message: RestoreDatasetRequest): unknown {
+    const obj: any = {};
+    if (message.datasetId !== "") {
+      obj.datasetId = message.datasetId;
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RestoreDatasetRequest>): RestoreDatasetRequest {
+    return RestoreDatasetRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RestoreDatasetRequest>): RestoreDatasetRequest {
+    const message = createBaseRestoreDatasetRequest();
+    message.datasetId = object.datasetId ?? "";
+    message.actor = object.actor ?? "";
+    return message;
+  },
+};
+
+function createBaseRestoreDatasetResponse(): RestoreDatasetResponse {
+  return { dataset: undefined };
+}
+
+export const RestoreDatasetResponse: MessageFns<RestoreDatasetResponse> = {
+  encode(message: RestoreDatasetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dataset !== undefined) {
+      Dataset.encode(message.dataset, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestoreDatasetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestoreDatasetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.dataset = Dataset.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestoreDatasetResponse {
+    return { dataset: isSet(object.dataset) ? Dataset.fromJSON(object.dataset) : undefined };
+  },
+
+  toJSON(message: RestoreDatasetResponse): unknown {
+    const obj: any = {};
+    if (message.dataset !== undefined) {
+      obj.dataset = Dataset.toJSON(message.dataset);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RestoreDatasetResponse>): RestoreDatasetResponse {
+    return RestoreDatasetResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RestoreDatasetResponse>): RestoreDatasetResponse {
+    const message = createBaseRestoreDatasetResponse();
+    message.dataset = (object.dataset !== undefined && object.dataset !== null)
+      ? Dataset.fromPartial(object.dataset)
+      : undefined;
+    return message;
+  },
+};
+
 /** Datasets, items, labels with their history, splits, imports and exports. */
 export type DatasetServiceDefinition = typeof DatasetServiceDefinition;
 export const DatasetServiceDefinition = {
@@ -4779,6 +5176,30 @@ export const DatasetServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * Soft delete: the dataset is hidden (NOT_FOUND everywhere) but its items, labels and objects are
+     * kept until the retention period ends, then purged. Deleting a deleted dataset is a no-op.
+     */
+    deleteDataset: {
+      name: "DeleteDataset",
+      requestType: DeleteDatasetRequest as typeof DeleteDatasetRequest,
+      requestStream: false,
+      responseType: DeleteDatasetResponse as typeof DeleteDatasetResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * Undoes DeleteDataset within the retention period (NOT_FOUND once purged or never deleted; ALREADY_EXISTS
+     * when a live dataset took its name meanwhile).
+     */
+    restoreDataset: {
+      name: "RestoreDataset",
+      requestType: RestoreDatasetRequest as typeof RestoreDatasetRequest,
+      requestStream: false,
+      responseType: RestoreDatasetResponse as typeof RestoreDatasetResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -4886,6 +5307,22 @@ export interface DatasetServiceImplementation<CallContextExt = {}> {
     request: GetActiveLearningReportRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<GetActiveLearningReportResponse>>;
+  /**
+   * Soft delete: the dataset is hidden (NOT_FOUND everywhere) but its items, labels and objects are
+   * kept until the retention period ends, then purged. Deleting a deleted dataset is a no-op.
+   */
+  deleteDataset(
+    request: DeleteDatasetRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<DeleteDatasetResponse>>;
+  /**
+   * Undoes DeleteDataset within the retention period (NOT_FOUND once purged or never deleted; ALREADY_EXISTS
+   * when a live dataset took its name meanwhile).
+   */
+  restoreDataset(
+    request: RestoreDatasetRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<RestoreDatasetResponse>>;
 }
 
 export interface DatasetServiceClient<CallOptionsExt = {}> {
@@ -4992,6 +5429,22 @@ export interface DatasetServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<GetActiveLearningReportRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<GetActiveLearningReportResponse>;
+  /**
+   * Soft delete: the dataset is hidden (NOT_FOUND everywhere) but its items, labels and objects are
+   * kept until the retention period ends, then purged. Deleting a deleted dataset is a no-op.
+   */
+  deleteDataset(
+    request: DeepPartial<DeleteDatasetRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<DeleteDatasetResponse>;
+  /**
+   * Undoes DeleteDataset within the retention period (NOT_FOUND once purged or never deleted; ALREADY_EXISTS
+   * when a live dataset took its name meanwhile).
+   */
+  restoreDataset(
+    request: DeepPartial<RestoreDatasetRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<RestoreDatasetResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {
