@@ -149,8 +149,10 @@ test('active learning on MNIST: accuracy rises round by round, auto-labels appea
   assert.equal(empty.status, 200, JSON.stringify(empty.body));
   assert.deepEqual(empty.body.tasks, []);
 
-  // Retrain after every 100 human labels; the first model is started by hand.
-  const policy = await admin.put(`/v1/datasets/${datasetId}/retrain-policy`, { everyHumanLabels: LABELS_PER_ROUND });
+  // Retrain after every 100 human labels; the first model is started by hand. With 100 test digits
+  // a class, a class's recall moves by ±4 % between models by chance alone: allow a 15 % drop (the
+  // default 5 % kept better models from promotion about half the time in trial runs).
+  const policy = await admin.put(`/v1/datasets/${datasetId}/retrain-policy`, { everyHumanLabels: LABELS_PER_ROUND, maxRecallDrop: 0.15 });
   assert.equal(policy.status, 200, JSON.stringify(policy.body));
   await waitFor(
     async () => {

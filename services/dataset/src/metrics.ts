@@ -42,10 +42,13 @@ export function createDatasetMetrics(registry: Registry): DatasetMetrics {
 
 export const AUTOLABEL_AUDITED_ERROR_RATIO = 'labelloop_autolabel_audited_error_ratio';
 export const REVIEW_QUEUE_DEPTH = 'labelloop_review_queue_depth';
+export const AUTOLABEL_LABELS_SAVED = 'labelloop_autolabel_labels_saved';
 
 export interface ReviewGaugeSource {
   queue: Array<{ datasetId: string; reason: string; n: number }>;
   audits: Array<{ datasetId: string; modelVersion: number; estimate: number; lower: number; upper: number }>;
+  /** The report's estimated human labels saved, per dataset. */
+  saved: Array<{ datasetId: string; n: number }>;
 }
 
 /**
@@ -80,6 +83,20 @@ export function registerReviewGauges(
         if (!values) return;
         this.reset();
         for (const row of values.queue) this.set({ dataset_id: row.datasetId, reason: row.reason }, row.n);
+      },
+    });
+  }
+  if (!registry.getSingleMetric(AUTOLABEL_LABELS_SAVED)) {
+    new Gauge({
+      name: AUTOLABEL_LABELS_SAVED,
+      help: 'Estimated human labels saved against random-order labelling (the report figure), per dataset',
+      labelNames: ['dataset_id'],
+      registers: [registry],
+      async collect() {
+        const values = await snapshot();
+        if (!values) return;
+        this.reset();
+        for (const row of values.saved) this.set({ dataset_id: row.datasetId }, row.n);
       },
     });
   }

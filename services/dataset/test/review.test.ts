@@ -611,6 +611,7 @@ test('the report adds up a planted state; the gauges show the queue and the audi
         .at(-1),
     );
   assert.equal(bound('estimate'), 0.25);
+  assert.match(line('labelloop_autolabel_labels_saved', `dataset_id="${dataset.id}"`) ?? '', / 157$/, 'the report figure as a metric');
   assert.ok(Math.abs(bound('lower') - lower) < 1e-9);
   assert.ok(Math.abs(bound('upper') - upper) < 1e-9);
 

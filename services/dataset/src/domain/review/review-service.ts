@@ -41,6 +41,7 @@ export interface ReviewStore {
   labelCounts(datasetId: string): Promise<Record<LabelSource, number>>;
   scoredVersions(datasetId: string): Promise<Array<{ modelVersion: number; decision: AutoLabelDecision | null }>>;
   queueDepthsOfAllDatasets(): Promise<Array<{ datasetId: string; reason: ReviewReason; n: number }>>;
+  datasetsWithScorings(): Promise<string[]>;
   auditsOfAllDatasets(): Promise<
     Array<AuditCounts & { datasetId: string; modelVersion: number; targetError: number; confidence: number }>
   >;
@@ -50,6 +51,7 @@ export interface ReviewStore {
 export interface ReviewGaugeValues {
   queue: Array<{ datasetId: string; reason: ReviewReason; n: number }>;
   audits: Array<{ datasetId: string; modelVersion: number; estimate: number; lower: number; upper: number }>;
+  saved: Array<{ datasetId: string; n: number }>;
 }
 
 export interface ReviewServiceDeps {
@@ -188,7 +190,11 @@ export class ReviewService {
         upper: summary.upper,
       };
     });
-    return { queue, audits };
+    const saved: Array<{ datasetId: string; n: number }> = [];
+    for (const datasetId of await store.datasetsWithScorings()) {
+      saved.push({ datasetId, n: (await this.report(datasetId)).estimatedLabelsSaved });
+    }
+    return { queue, audits, saved };
   }
 
   async report(datasetId: string): Promise<ActiveLearningReport> {
