@@ -4,24 +4,30 @@
 // Checks: zero errors, zero items leased to two labellers; reports p50/p99 of both routes, and
 // throughput as a ratio against the gateway's own /healthz measured in the same run.
 //
-// Usage: npm run bench:load [-- --items 100000 --labellers 100 --duration 60 --limit 5 --rate 2
-//   --saturation 20 --healthz 10 --measure-import 2000 --keep-database]
+// Usage: npm run bench:load [-- --items 100000 --labellers 100 --duration 60 --limit 10 --rate 1
+//   --saturation 20 --healthz 10 --warmup 3 --measure-import 2000 --keep-database]
 // DATABASE_URL names the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/test); the
 // bench creates a fresh database on it and drops it at the end. Build first (`npx turbo run build`).
+// BENCH_SLOW=<ms> logs when each lease or answer slower than that ended (finding latency spikes).
 //
-// Two load phases, both with one autocannon instance (one connection) per labeller, each with its
-// own API key (its own lease holder):
-//   paced      — each labeller makes `--rate` requests a second (a lease, then its answer), the
-//                labellers' seconds staggered over the second as people's are: the latency goal
-//                (review/next p99 < 50 ms) is measured here;
+// A labeller works as the web app does: it leases `--limit` images, then answers each in its own
+// POST, then leases again. Every labeller is one autocannon instance (one connection) with its own
+// API key (its own lease holder). Two load phases:
+//   paced      — each labeller makes `--rate` requests a second (1: an image answered about every
+//                second, a brisk human), the labellers' seconds staggered over the second as
+//                people's are; the latency goal (review/next p99 < 50 ms) is measured here, after
+//                `--warmup` seconds whose latencies are left out (every lease still counts for the
+//                leased-twice check);
 //   saturation — the same labellers with no pause at all: the most the review path sustains, as a
-//                ratio to /healthz driven by the same number of connections, before and after.
+//                ratio to /healthz driven by as many connections, before and after the phases.
+// A /healthz probe at 10 requests a second runs alongside each phase: the latency the machine
+// itself adds (other processes on the same cores). CPU ms per request by process comes from /proc.
 // The dataset: items are inserted with SQL (100,000 uploads would measure ingestion, not review —
 // the real import path is timed on `--measure-import` files and extrapolated); the review queue is
 // made by the dataset service itself: BeginScoring, then every shard claimed and recorded over gRPC
 // with planted probabilities, whose finalization queues every pool item by its margin score.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { acquisitionScore } from '@labelloop/active-learning';
@@ -39,11 +45,12 @@ const { values: flags } = parseArgs({
     items: { type: 'string', default: '100000' },
     labellers: { type: 'string', default: '100' },
     duration: { type: 'string', default: '60' },
-    limit: { type: 'string', default: '5' },
-    rate: { type: 'string', default: '2' },
+    limit: { type: 'string', default: '10' },
+    rate: { type: 'string', default: '1' },
     saturation: { type: 'string', default: '20' },
     healthz: { type: 'string', default: '10' },
     'measure-import': { type: 'string', default: '2000' },
+    warmup: { type: 'string', default: '3' },
     'keep-database': { type: 'boolean', default: false },
   },
   strict: true,
@@ -61,6 +68,7 @@ const RATE = int('rate', 0);
 const SATURATION = int('saturation', 0);
 const HEALTHZ = int('healthz', 1);
 const MEASURE_IMPORT = int('measure-import', 0);
+const WARMUP_MS = int('warmup', 0) * 1000;
 const CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 const ADMIN_KEY = `bench-load-admin-${randomUUID()}`;
 const log = (line: string) => console.error(`[bench:load ${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -218,8 +226,19 @@ async function scoreEverything(datasetId: string): Promise<{ seconds: number; ta
 // ---- latency bookkeeping (client side: from the request's build, right before it is written, to its answer) ----
 class Samples {
   readonly values: number[] = [];
+  /** When each sample ended (ms since the process started), for BENCH_SLOW diagnostics. */
+  readonly at: number[] = [];
   add(ms: number): void {
     this.values.push(ms);
+    this.at.push(performance.now());
+  }
+  /** Seconds (from `since`) at which samples over `ms` ended, with their latency. */
+  slow(ms: number, since: number): string {
+    return this.values
+      .map((v, i) => [v, (this.at[i]! - since) / 1000] as const)
+      .filter(([v]) => v > ms)
+      .map(([v, t]) => `${t.toFixed(1)}s:${Math.round(v)}`)
+      .join(' ');
   }
   summary() {
     const sorted = [...this.values].sort((a, b) => a - b);
@@ -228,6 +247,50 @@ class Samples {
   }
 }
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
+
+/** CPU ms (user + system) of one process so far, from /proc (Linux); undefined when unreadable. */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU used so far by each service, this process (autocannon, s3rver, NATS is separate) and every
+ * `postgres` process of the machine (the server is shared: other databases' work counts too).
+ */
+function cpuNow(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, service] of labelloop.services) {
+    const ms = processCpuMs(service.pid);
+    if (ms !== undefined) out[name] = ms;
+  }
+  const self = process.cpuUsage();
+  out['bench (autocannon)'] = (self.user + self.system) / 1000;
+  // Per process, so a backend that ends meanwhile does not count negative (its last CPU is lost).
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') out[`postgres:${entry}`] = processCpuMs(Number(entry)) ?? 0;
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+function cpuPerRequest(before: Record<string, number>, after: Record<string, number>, requests: number): Record<string, number> {
+  const used: Record<string, number> = {};
+  for (const [key, ms] of Object.entries(after)) {
+    const name = key.startsWith('postgres:') ? 'postgres' : key;
+    used[name] = (used[name] ?? 0) + ms - (before[key] ?? 0);
+  }
+  return Object.fromEntries(Object.entries(used).map(([k, ms]) => [k, round(ms / Math.max(1, requests), 2)]));
+}
 
 interface PhaseResult {
   seconds: number;
@@ -244,6 +307,10 @@ interface PhaseResult {
   emptyLeases: number;
   leasedTwice: number;
   servedAgainToHolder: number;
+  /** CPU ms per request (lease or answer) by process; postgres = every server process of the machine. */
+  cpuMsPerRequest: Record<string, number>;
+  /** /healthz at 10 requests a second during the phase: latency the machine adds to any request. */
+  healthzProbe: { p50: number; p99: number; max: number };
 }
 
 const leasedBy = new Map<string, string>();
@@ -258,7 +325,14 @@ async function labellerPhase(keys: Array<{ name: string; key: string }>, dataset
   let leasedTwice = 0;
   let servedAgainToHolder = 0;
   let labelled = 0;
+  const cpuBefore = cpuNow();
   const started = performance.now();
+  // Latencies of the first WARMUP_MS are left out (cold JIT, key caches, the first queue count);
+  // every lease still counts for the leased-twice check.
+  const measureFrom = started + WARMUP_MS;
+  const sample = (samples: Samples, sentAt: number) => {
+    if (sentAt >= measureFrom) samples.add(performance.now() - sentAt);
+  };
   const runs = keys.map(async ({ name, key }, index) => {
     // Labellers' seconds start spread over one second, as people's do (paced phase only).
     if (rate > 0) await new Promise((r) => setTimeout(r, (index * 1000) / keys.length));
@@ -278,7 +352,7 @@ async function labellerPhase(keys: Array<{ name: string; key: string }>, dataset
             return request;
           },
           onResponse: (status: number, body: string, context: any) => {
-            next.add(performance.now() - context.sentAt);
+            sample(next, context.sentAt);
             if (status !== 200) return;
             const tasks = (JSON.parse(body) as { tasks: Array<{ item: { id: string } }> }).tasks;
             if (tasks.length === 0) emptyLeases++;
@@ -291,30 +365,38 @@ async function labellerPhase(keys: Array<{ name: string; key: string }>, dataset
             context.answers = tasks.map((task, k) => ({ itemId: task.item.id, action: 'label', label: CLASSES[(index + k) % CLASSES.length] }));
           },
         },
-        {
+        // Then each leased image answered in its own POST, as the web app sends them; a lease that
+        // brought fewer tasks ends the round early (setupRequest → undefined starts over at the GET).
+        ...Array.from({ length: LIMIT }, (_, k) => ({
           method: 'POST',
           path: `/v1/datasets/${datasetId}/review`,
           setupRequest: (request: any, context: any) => {
-            if (!context.answers?.length) return undefined; // nothing leased: lease again
+            const next = context.answers?.[k];
+            if (!next) return undefined;
             context.sentAt = performance.now();
-            return { ...request, headers: { ...request.headers, 'content-type': 'application/json' }, body: JSON.stringify({ answers: context.answers }) };
+            return { ...request, headers: { ...request.headers, 'content-type': 'application/json' }, body: JSON.stringify({ answers: [next] }) };
           },
           onResponse: (status: number, body: string, context: any) => {
-            answer.add(performance.now() - context.sentAt);
+            sample(answer, context.sentAt);
             if (status !== 200) return;
             const parsed = JSON.parse(body) as { accepted: number; refused: number; results: Array<{ accepted: boolean; code: string | null }> };
             labelled += parsed.accepted;
             refusedAnswers += parsed.refused;
             for (const r of parsed.results) if (!r.accepted) refusedCodes[r.code ?? '?'] = (refusedCodes[r.code ?? '?'] ?? 0) + 1;
           },
-        },
+        })),
       ],
     } as any);
     return (await instance) as autocannon.Result;
   });
+  // A probe of /healthz alongside, 10 a second: what the machine's scheduling alone does to latency.
+  const probe = autocannon({ url: `${api}/healthz`, connections: 1, connectionRate: 10, duration: seconds });
   const results = await Promise.all(runs);
+  const probed = await probe;
   const elapsed = (performance.now() - started) / 1000;
   const total = results.reduce((n, r) => n + r.requests.total, 0);
+  if (process.env.BENCH_SLOW) log(`slow leases: ${next.slow(Number(process.env.BENCH_SLOW), started)}\nslow answers: ${answer.slow(Number(process.env.BENCH_SLOW), started)}`);
+  const cpuMsPerRequest = cpuPerRequest(cpuBefore, cpuNow(), total);
   return {
     seconds: round(elapsed, 1),
     next: next.summary(),
@@ -329,12 +411,22 @@ async function labellerPhase(keys: Array<{ name: string; key: string }>, dataset
     emptyLeases,
     leasedTwice,
     servedAgainToHolder,
+    cpuMsPerRequest,
+    healthzProbe: { p50: probed.latency.p50, p99: probed.latency.p99, max: probed.latency.max },
   };
 }
 
-async function healthzPhase(seconds: number): Promise<{ requestsPerSecond: number; p50: number; p99: number; errors: number }> {
+async function healthzPhase(seconds: number) {
+  const cpuBefore = cpuNow();
   const result = await autocannon({ url: `${api}/healthz`, connections: LABELLERS, duration: seconds });
-  return { requestsPerSecond: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
+  const cpu = cpuPerRequest(cpuBefore, cpuNow(), result.requests.total);
+  return {
+    requestsPerSecond: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx,
+    cpuMsPerRequest: { gateway: cpu.gateway!, 'bench (autocannon)': cpu['bench (autocannon)']! },
+  };
 }
 
 try {
@@ -357,7 +449,7 @@ try {
   const healthBefore = await healthzPhase(HEALTHZ);
   log(`paced: ${LABELLERS} labellers × ${RATE} requests/s, limit ${LIMIT}, ${DURATION} s`);
   const paced = await labellerPhase(keys, dataset.id, DURATION, RATE);
-  log(`paced: review/next p50 ${paced.next.p50} ms p99 ${paced.next.p99} ms; review p50 ${paced.answer.p50} p99 ${paced.answer.p99}; ${paced.requestsPerSecond} req/s`);
+  log(`paced: review/next p50 ${paced.next.p50} ms p99 ${paced.next.p99} ms; review p50 ${paced.answer.p50} p99 ${paced.answer.p99}; ${paced.requestsPerSecond} req/s; healthz probe p99 ${paced.healthzProbe.p99} ms; CPU ms/request ${JSON.stringify(paced.cpuMsPerRequest)}`);
   // autocannon stops at its deadline with a request possibly still in flight: let those land, so
   // the next phase's labellers (the same keys) do not race their own last answers.
   const settle = () => new Promise((r) => setTimeout(r, 5000));
@@ -366,7 +458,7 @@ try {
     await settle();
     log(`saturation: ${LABELLERS} labellers without pauses, ${SATURATION} s`);
     saturation = await labellerPhase(keys, dataset.id, SATURATION, 0);
-    log(`saturation: ${saturation.requestsPerSecond} req/s; review/next p99 ${saturation.next.p99} ms`);
+    log(`saturation: ${saturation.requestsPerSecond} req/s; review/next p99 ${saturation.next.p99} ms; CPU ms/request ${JSON.stringify(saturation.cpuMsPerRequest)}`);
   }
   await settle();
   const healthAfter = await healthzPhase(HEALTHZ);

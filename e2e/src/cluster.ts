@@ -232,8 +232,17 @@ export class Cluster {
     if (!database) return undefined;
     const dir = makeTempDir('drill');
     mkdirSync(join(dir.path, 'logs'));
-    const nats = await startNatsServer({ dataDir: join(dir.path, 'nats') });
-    const s3 = await startEmbeddedS3({ dir: join(dir.path, 's3'), buckets: [BUCKET] });
+    let nats: NatsServerProcess | undefined;
+    let s3: EmbeddedS3;
+    try {
+      nats = await startNatsServer({ dataDir: join(dir.path, 'nats') });
+      s3 = await startEmbeddedS3({ dir: join(dir.path, 's3'), buckets: [BUCKET] });
+    } catch (err) {
+      await nats?.kill();
+      await database.close();
+      dir.remove();
+      throw err;
+    }
     const [dataset, trainer, inference, gatewayPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const addresses = { dataset: `127.0.0.1:${dataset}`, trainer: `127.0.0.1:${trainer}`, inference: `127.0.0.1:${inference}`, gatewayPort };
     const ledger = new EventLedger(nats.url);

@@ -40,7 +40,7 @@ async function getRun(c: Cluster, id: string): Promise<any> {
   return response.body;
 }
 
-test('a trainer killed with SIGKILL mid-run: the run completes on the other trainer, once', async (t) => {
+test('a trainer killed with SIGKILL mid-run: the run completes on the other trainer, once', { timeout: 300_000 }, async (t) => {
   if (!cluster) return t.skip('no PostgreSQL for the drill (no server binaries, no DATABASE_URL)');
   const c = cluster;
   const before = await c.delivered((a) => a.events['labelloop.item.ingested'] === 600);
@@ -90,7 +90,7 @@ test('a trainer killed with SIGKILL mid-run: the run completes on the other trai
   assert.deepEqual(c.unexpectedExits(), [], 'no other process exited');
 });
 
-test('an inference replica killed mid-scoring: a fresh replica resumes after the lease; each item scored once', async (t) => {
+test('an inference replica killed mid-scoring: a fresh replica resumes after the lease; each item scored once', { timeout: 300_000 }, async (t) => {
   if (!cluster || !runId) return t.skip('needs the model of the trainer drill');
   const c = cluster;
   const before = await c.delivered();

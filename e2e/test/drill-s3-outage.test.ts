@@ -19,7 +19,7 @@ after(async () => {
   await cluster?.close();
 });
 
-test('S3 unreachable: uploads answer 503 with a clear message, no row without its object; uploads work again after', async (t) => {
+test('S3 unreachable: uploads answer 503 with a clear message, no row without its object; uploads work again after', { timeout: 300_000 }, async (t) => {
   if (!cluster) return t.skip('no PostgreSQL for the drill (no server binaries, no DATABASE_URL)');
   const c = cluster;
   const datasetId = await createDataset(c.admin, 's3-outage');

@@ -39,8 +39,10 @@ function relabeller(c: Cluster, key: string, items: Digit[], paceMs: number) {
   const attempts: Attempt[] = [];
   const believed = new Map<string, string | null>(items.map((i) => [i.id, null]));
   let stopped = false;
+  // A bound of its own, should nobody stop it.
+  const deadline = Date.now() + 10 * 60_000;
   const done = (async () => {
-    for (let k = 0; !stopped; k++) {
+    for (let k = 0; !stopped && Date.now() < deadline; k++) {
       const item = items[k % items.length]!;
       const current = believed.get(item.id);
       const label = DIGITS[(current === null || current === undefined ? Number(item.label) : DIGITS.indexOf(current) + 1) % DIGITS.length]!;
@@ -64,7 +66,7 @@ async function sigterm(c: Cluster, service: ClusterService, t: { diagnostic: (s:
   await c.waitReady();
 }
 
-test('SIGTERM to each service under load: in-flight work finishes or is handed back, nothing lost', async (t) => {
+test('SIGTERM to each service under load: in-flight work finishes or is handed back, nothing lost', { timeout: 300_000 }, async (t) => {
   if (!cluster) return t.skip('no PostgreSQL for the drill (no server binaries, no DATABASE_URL)');
   const c = cluster;
   const datasetId = await createDataset(c.admin, 'sigterm');
@@ -81,6 +83,8 @@ test('SIGTERM to each service under load: in-flight work finishes or is handed b
   );
   // Labellers work on 160 pool items (40 each); the other 240 stay in the pool for scoring.
   const labellers = keys.map((key, n) => relabeller(c, key, pool.slice(n * 40, n * 40 + 40), 150));
+  // Whatever happens below, the labellers stop with the test.
+  t.after(() => Promise.all(labellers.map((l) => l.stop())));
 
   // 1. The gateway: requests in flight finish; while it is down, requests are refused.
   await sleep(2000);

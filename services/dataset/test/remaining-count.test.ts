@@ -30,7 +30,9 @@ test('a queue of up to exactUpTo tasks is counted exactly every time, with no fu
   assert.equal(fullCounts(), 0);
 });
 
-test('a large queue: one full count shared by concurrent leases, reused until it is maxAgeMs old', async () => {
+const settle = () => new Promise((r) => setTimeout(r, 20));
+
+test('a large queue: one full count shared by concurrent leases; once maxAgeMs old it is refreshed behind the next lease', async () => {
   let open = 50_000;
   const { counter, fullCounts, advance } = fixture(() => open);
   assert.deepEqual(await Promise.all([counter.of('d'), counter.of('d'), counter.of('d')]), [50_000, 50_000, 50_000]);
@@ -38,23 +40,49 @@ test('a large queue: one full count shared by concurrent leases, reused until it
   open = 49_990;
   advance(2000);
   assert.equal(await counter.of('d'), 50_000, 'still fresh enough');
+  assert.equal(fullCounts(), 1);
   advance(1);
+  assert.equal(await counter.of('d'), 50_000, 'stale: answered at once from the last count...');
+  await settle();
+  assert.equal(fullCounts(), 2, '...while a new count runs');
   assert.equal(await counter.of('d'), 49_990);
-  assert.equal(fullCounts(), 2);
 });
 
 test('a stale count never says the queue is small when the probe saw it is not', async () => {
   let open = 5000;
   const { counter, advance } = fixture(() => open);
   assert.equal(await counter.of('d'), 5000);
-  open = 101; // the cached 5,000 is older than this, but within maxAgeMs
-  advance(10);
-  assert.equal(await counter.of('d'), 5000);
   open = 150;
+  advance(10);
+  assert.equal(await counter.of('d'), 5000, 'within maxAgeMs');
   advance(5000);
+  await counter.of('d');
+  await settle();
   assert.equal(await counter.of('d'), 150);
+  open = 101;
+  assert.equal(await counter.of('d'), 150, 'the probe saw more than 100: never below 101');
   open = 100;
   assert.equal(await counter.of('d'), 100, 'exact again once small');
+});
+
+test('a failed refresh keeps the last count and is tried again', async () => {
+  let fail = false;
+  let now = 0;
+  const counter = new RemainingCount({
+    probe: async () => undefined,
+    countAll: async () => {
+      if (fail) throw new Error('database unavailable');
+      return 7000;
+    },
+    maxAgeMs: 1000,
+    now: () => now,
+  });
+  assert.equal(await counter.of('d'), 7000);
+  fail = true;
+  now += 5000;
+  assert.equal(await counter.of('d'), 7000);
+  await settle();
+  assert.equal(await counter.of('d'), 7000);
 });
 
 test('each dataset has its own count', async () => {

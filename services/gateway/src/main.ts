@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createGrpcChannel, createLogger, createMetricsRegistry, installShutdown, loadGrpcSecurity } from '@labelloop/common';
 import { openDatabase } from '@labelloop/storage';
 import { createApp } from './app.js';
+import { trackHttpShutdown } from './http-shutdown.js';
 import { ApiKeyStore } from './auth/api-key-store.js';
 import { RateLimits } from './auth/rate-limit.js';
 import { seedAdminKey } from './auth/seed-admin-key.js';
@@ -63,6 +64,7 @@ try {
   });
 
   const server = createServer(app);
+  const http = trackHttpShutdown(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, () => resolve());
@@ -77,15 +79,14 @@ try {
     steps: [
       {
         name: 'http server',
-        // Stops accepting; the callback runs once in-flight requests have finished.
-        run: () =>
-          new Promise<void>((resolve, reject) => {
-            server.close((err) => (err ? reject(err) : resolve()));
-            server.closeIdleConnections();
-            // Event streams last as long as a run: end them; their clients reconnect elsewhere.
-            const streams = endAllEventStreams();
-            if (streams > 0) logger.info({ streams }, 'event streams ended for shutdown');
-          }),
+        // Stops accepting; resolves once in-flight requests have finished and keep-alive connections ended.
+        run: async () => {
+          const closed = http.close();
+          // Event streams last as long as a run: end them; their clients reconnect elsewhere.
+          const streams = endAllEventStreams();
+          if (streams > 0) logger.info({ streams }, 'event streams ended for shutdown');
+          await closed;
+        },
       },
       { name: 'dataset channel', run: async () => channel.close() },
       { name: 'trainer channel', run: async () => trainerChannel.close() },

@@ -131,15 +131,20 @@ export class ItemRepository {
   // task together): they lock the item row, and the caller calls afterLabelCommit(...) once its
   // transaction has committed with a change.
 
-  /** SetLabel inside `tx`; `locked` when the caller already holds the item row. */
+  /**
+   * SetLabel inside `tx`; `locked` when the caller already holds the item row, `dataset` when it
+   * has just read the item's dataset in this transaction (one query less on the review hot path).
+   */
   async setLabelIn(
     tx: Queryable,
     itemId: string,
     request: LabelRequest,
     locked?: Item,
+    dataset?: Dataset,
   ): Promise<{ item: Item; changed: boolean }> {
     const item = locked ?? (await lockItem(tx, itemId));
-    const dataset = await this.datasets.get(item.datasetId, tx);
+    if (dataset && dataset.id !== item.datasetId) throw new Error(`item ${item.id} is not of dataset ${dataset.id}`);
+    dataset ??= await this.datasets.get(item.datasetId, tx);
     validateLabelRequest(dataset.classes, request);
     return applyLabel(tx, dataset, item, request);
   }

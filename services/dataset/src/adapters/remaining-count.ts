@@ -1,8 +1,9 @@
 // How many review tasks of a dataset are open (the `remaining` of a lease). Counting a queue of
 // 100,000 tasks takes tens of milliseconds of database time, on every lease of every reviewer —
 // the cost that dominated `review/next` under load. So: a small queue is counted exactly (a bounded
-// probe, cheap); a large one from a count taken at most `maxAgeMs` ago, one count per dataset at a
-// time. A reviewer reading "41,203 left" does not need it to the task.
+// probe, cheap); a large one from the last full count, which is refreshed in the background once it
+// is `maxAgeMs` old (one count per dataset at a time; only the very first lease waits for one). A
+// reviewer reading "41,203 left" does not need it to the task.
 
 export interface RemainingCountOptions {
   /** Counts up to this many open tasks exactly: returns the count, or undefined when there are more. */
@@ -33,8 +34,12 @@ export class RemainingCount {
     const exact = await this.options.probe(datasetId, this.exactUpTo);
     if (exact !== undefined) return exact;
     const cached = this.counts.get(datasetId);
-    if (cached && this.now() - cached.at <= this.maxAgeMs) return Math.max(cached.value, this.exactUpTo + 1);
-    return Math.max(await this.count(datasetId), this.exactUpTo + 1);
+    if (!cached) return Math.max(await this.count(datasetId), this.exactUpTo + 1);
+    if (this.now() - cached.at > this.maxAgeMs) {
+      // Refreshed for the next leases; a failure keeps the old count (and is retried next time).
+      this.count(datasetId).catch(() => {});
+    }
+    return Math.max(cached.value, this.exactUpTo + 1);
   }
 
   /** One full count per dataset at a time; concurrent leases share it. */

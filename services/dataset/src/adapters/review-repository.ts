@@ -233,6 +233,7 @@ export class ReviewRepository {
             item.id,
             { value: answer.label, source: 'human', actor, confidence: null, modelVersion: '' },
             item,
+            dataset,
           );
         } else if (answer.action === 'not_in_classes') {
           outcome = await this.items.excludeItemIn(tx, item.id, actor);
@@ -394,6 +395,15 @@ export class ReviewRepository {
       [[...REVIEW_REASONS]],
     );
     return rows.map((row) => ({ datasetId: row.dataset_id, reason: row.reason, n: row.n }));
+  }
+
+  /** Live datasets with at least one finished scoring (the labels-saved gauge reports these). */
+  async datasetsWithScorings(): Promise<string[]> {
+    const { rows } = await this.db.query<{ dataset_id: string }>(
+      `SELECT DISTINCT j.dataset_id FROM dataset.scoring_jobs j JOIN dataset.datasets d ON d.id = j.dataset_id
+        WHERE j.status = 'SUCCEEDED' AND d.deleted_at IS NULL`,
+    );
+    return rows.map((row) => row.dataset_id);
   }
 
   /** For the metrics: audit counts per dataset and model version, with the dataset's ε and confidence. */

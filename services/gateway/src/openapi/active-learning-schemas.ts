@@ -73,7 +73,7 @@ export const ReviewTask = z
   .meta({ id: 'ReviewTask' });
 
 export const ReviewTaskList = z
-  .object({ tasks: z.array(ReviewTask), remaining: count.meta({ description: 'Open tasks nobody holds.' }) })
+  .object({ tasks: z.array(ReviewTask), remaining: count.meta({ description: 'Open tasks nobody holds: exact up to 100; above that, as counted at most a few seconds ago.' }) })
   .meta({ id: 'ReviewTaskList' });
 
 export const ReviewAnswerResults = z
