@@ -308,7 +308,10 @@ export interface LeaseReviewItemsRequest {
 
 export interface LeaseReviewItemsResponse {
   tasks: ReviewTask[];
-  /** Open tasks not leased to anyone, after this lease. */
+  /**
+   * Open tasks not leased to anyone, after this lease: exact up to 100, above that the last full count
+   * (refreshed in the background at most every 2 s), so a large queue costs no count per lease.
+   */
   remaining: number;
 }
 
