@@ -2,7 +2,8 @@
 // `npm test`: build (the end-to-end tests run the built services), typecheck, then every
 // workspace's tests through turbo — --force so results are never replayed from cache, one package
 // at a time because the suites start their own servers on a 2-core machine, and --continue so one
-// failing package does not hide the others. Ends with one summary line.
+// failing package does not hide the others. Ends with the failing tests, each with its error (CI shows
+// only the tail of the output), and one summary line.
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,9 @@ for (const task of ['build', 'typecheck']) {
 
 let passed = 0;
 let failed = 0;
+// Each `not ok` line and the YAML block under it (error, expected, actual, location), by task prefix.
+const failures = [];
+let current = null;
 const child = spawn(turbo, ['run', 'test', '--force', '--continue', '--concurrency=1', '--output-logs=full', ...extra], {
   cwd: root,
   env,
@@ -35,6 +39,13 @@ child.stdout.on('data', (data) => {
   const lines = pending.split('\n');
   pending = lines.pop() ?? '';
   for (const line of lines) {
+    if (/^\S+:test: +not ok \d+ - /.test(line)) {
+      current = [line];
+      failures.push(current);
+    } else if (current) {
+      current.push(line);
+      if (/^\S+:test: +\.\.\.\s*$/.test(line) || current.length > 40) current = null;
+    }
     const match = /# (pass|fail) (\d+)\s*$/.exec(line);
     if (match) {
       if (match[1] === 'pass') passed += Number(match[2]);
@@ -43,6 +54,10 @@ child.stdout.on('data', (data) => {
   }
 });
 child.on('exit', (code) => {
+  if (failures.length > 0) {
+    console.log(`\nfailing tests (${failures.length} not ok lines, suites included):`);
+    for (const block of failures) console.log(block.join('\n'));
+  }
   console.log(`\ntests: ${passed} passed, ${failed} failed`);
   process.exit(code === 0 && failed === 0 ? 0 : 1);
 });
