@@ -7,15 +7,13 @@ import {
   topIndices,
   type AcquisitionStrategy,
 } from '@labelloop/active-learning';
-import { createLogger } from '@labelloop/common';
+import { createLogger, createRng, type Rng } from '@labelloop/common';
 import {
   augment,
   classWeights,
   createLocalEngine,
-  createRng,
   ImageSet,
   initBackend,
-  type Rng,
   predict,
   trainModel,
   type ModelSpec,

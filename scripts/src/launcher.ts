@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { grpcSecurityEnvSchema, isGrpcServing, loadGrpcSecurity, type GrpcSecurity } from '@labelloop/common';
 import {
   EMBEDDED_S3_CREDENTIALS,
   type EmbeddedS3,
@@ -62,19 +63,34 @@ async function startNats(dataDir: string, log: (line: string) => void): Promise<
   return startNatsServer({ dataDir: join(dataDir, 'nats') });
 }
 
-async function waitUntilReady(url: string, timeoutMs: number, failed: () => string | undefined): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/** Polls `isReady` until it says yes; throws when a service exited or the deadline passed. */
+async function waitUntil(what: string, isReady: () => Promise<boolean>, deadline: number, failed: () => string | undefined): Promise<void> {
   for (;;) {
     const failure = failed();
     if (failure) throw new Error(failure);
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`labelloop did not become ready within ${timeoutMs} ms (${url})`);
+    if (await isReady()) return;
+    if (Date.now() > deadline) throw new Error(`labelloop did not become ready in time: ${what}`);
     await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function answersOk(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return response.ok;
+  } catch {
+    return false; // not listening yet
+  }
+}
+
+/** The TLS the services' gRPC ports speak (GRPC_TLS_*); a broken setting is the services' error to report. */
+function launcherGrpcSecurity(env: NodeJS.ProcessEnv): GrpcSecurity | undefined {
+  const parsed = grpcSecurityEnvSchema.safeParse(env);
+  if (!parsed.success) return undefined;
+  try {
+    return { tls: loadGrpcSecurity(parsed.data).tls };
+  } catch {
+    return undefined;
   }
 }
 
@@ -202,19 +218,27 @@ export async function startLabelloop(options: LaunchOptions): Promise<Labelloop>
       cleanups.push(() => service.stop());
     }
 
+    // Ready means every service is: the gateway's /readyz (it needs only the dataset service, as in
+    // a cluster), then each gRPC service SERVING — inference last to get there (models, workers).
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-    await waitUntilReady(`${gatewayUrl}/readyz`, options.readyTimeoutMs ?? 120_000, () => exited);
+    const grpcAddresses = {
+      dataset: `127.0.0.1:${datasetGrpcPort}`,
+      trainer: `127.0.0.1:${trainerGrpcPort}`,
+      inference: `127.0.0.1:${inferenceGrpcPort}`,
+    };
+    const deadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
+    await waitUntil(`${gatewayUrl}/readyz`, () => answersOk(`${gatewayUrl}/readyz`), deadline, () => exited);
+    const security = launcherGrpcSecurity(env);
+    for (const [name, address] of Object.entries(grpcAddresses)) {
+      await waitUntil(`${name} gRPC SERVING at ${address}`, () => isGrpcServing(address, { security }), deadline, () => exited);
+    }
     return {
       gatewayUrl,
       adminKey,
       natsUrl,
       s3Endpoint: s3?.endpoint ?? env.S3_ENDPOINT!,
       internalToken,
-      grpcAddresses: {
-        dataset: `127.0.0.1:${datasetGrpcPort}`,
-        trainer: `127.0.0.1:${trainerGrpcPort}`,
-        inference: `127.0.0.1:${inferenceGrpcPort}`,
-      },
+      grpcAddresses,
       services,
       nats,
       s3,

@@ -13,5 +13,4 @@ export {
 export { kCenterGreedy, selectBatch, topIndices, type Embedding, type KCenterOptions, type SelectBatchOptions } from './diversity.js';
 export { suspectLabelErrors, perClassThresholds, type LabelledPrediction, type SuspectLabelOptions } from './label-errors.js';
 export { sampleAudit, auditVerdict, DEFAULT_AUDIT_SHARE, type AuditVerdict, type AuditVerdictKind, type AuditOptions } from './audit.js';
-export { seededRandom } from './random.js';
 export { percent } from './format.js';

@@ -1,25 +1,26 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { auditVerdict, clopperPearsonInterval, sampleAudit, seededRandom } from '../src/index.js';
+import { createRng } from '@labelloop/common';
+import { auditVerdict, clopperPearsonInterval, sampleAudit } from '../src/index.js';
 
 const target = { targetError: 0.02, confidence: 0.95 };
 
 describe('sampleAudit', () => {
   it('draws ceil(share·n), at least the minimum, without replacement', () => {
     const ids = Array.from({ length: 1000 }, (_, i) => `item-${i}`);
-    const sample = sampleAudit(ids, 0.02, 5, seededRandom(1));
+    const sample = sampleAudit(ids, 0.02, 5, createRng(1).next);
     assert.equal(sample.length, 20);
     assert.equal(new Set(sample).size, 20);
     assert.ok(sample.every((id) => ids.includes(id)));
-    assert.equal(sampleAudit(ids, 0.001, 5, seededRandom(1)).length, 5);
-    assert.equal(sampleAudit(ids.slice(0, 3), 0.02, 5, seededRandom(1)).length, 3);
-    assert.equal(sampleAudit(ids.slice(0, 101), 0.02, 0, seededRandom(1)).length, 3);
-    assert.deepEqual(sampleAudit(ids, 0.02, 5, seededRandom(9)), sampleAudit(ids, 0.02, 5, seededRandom(9)));
-    assert.deepEqual(sampleAudit([], 0.02, 5, seededRandom(1)), []);
+    assert.equal(sampleAudit(ids, 0.001, 5, createRng(1).next).length, 5);
+    assert.equal(sampleAudit(ids.slice(0, 3), 0.02, 5, createRng(1).next).length, 3);
+    assert.equal(sampleAudit(ids.slice(0, 101), 0.02, 0, createRng(1).next).length, 3);
+    assert.deepEqual(sampleAudit(ids, 0.02, 5, createRng(9).next), sampleAudit(ids, 0.02, 5, createRng(9).next));
+    assert.deepEqual(sampleAudit([], 0.02, 5, createRng(1).next), []);
   });
 
   it('is uniform: each id is drawn about equally often', () => {
-    const random = seededRandom(3);
+    const random = createRng(3).next;
     const counts = new Array<number>(10).fill(0);
     for (let r = 0; r < 5000; r++) for (const id of sampleAudit([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 0.2, 0, random)) counts[id]!++;
     // 1,000 expected each (binomial sd ≈ 28).

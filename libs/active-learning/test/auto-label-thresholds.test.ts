@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidArgumentError } from '@labelloop/common';
+import { createRng, InvalidArgumentError } from '@labelloop/common';
 import {
   acceptingThreshold,
   acceptsPrediction,
   chooseAutoLabelThresholds,
   clopperPearsonUpper,
   DEFAULT_CANDIDATE_THRESHOLDS,
-  seededRandom,
   type AutoLabelDecision,
   type CalibrationPrediction,
 } from '../src/index.js';
@@ -44,7 +43,7 @@ function repeat(
   let violations = 0;
   let classViolations = 0;
   for (let seed = 1; seed <= REPETITIONS; seed++) {
-    const random = seededRandom(seed);
+    const random = createRng(seed).next;
     const calibration = make(calibrationSize, random);
     const pool = make(20_000, random);
     const accepts = choose(calibration);
@@ -99,7 +98,7 @@ describe('chooseAutoLabelThresholds', () => {
     assert.ok(scopes.filter((s) => s === 'per_class').length >= 0.8 * REPETITIONS, `scopes: ${JSON.stringify(count(scopes))}`);
 
     // One decision in detail: class 2 never qualifies, class 0 does, and each accepted class meets ε in a big pool.
-    const random = seededRandom(7);
+    const random = createRng(7).next;
     const decision = chooseAutoLabelThresholds(make(3000, random), { targetError: EPSILON, confidence: CONFIDENCE, classCount: 3 });
     assert.equal(decision.scope, 'per_class');
     assert.equal(decision.thresholdsTried, DEFAULT_CANDIDATE_THRESHOLDS.length * 4);
@@ -118,7 +117,7 @@ describe('chooseAutoLabelThresholds', () => {
   });
 
   it('stays global, with δ over the thresholds only, when a class has too few predictions', () => {
-    const random = seededRandom(3);
+    const random = createRng(3).next;
     const calibration = draw(2000, random, 1).map((p) => ({ ...p, label: p.label % 3 }));
     calibration.push(...Array.from({ length: 50 }, () => ({ predicted: 2, confidence: 0.999, label: 2 })));
     const decision = chooseAutoLabelThresholds(calibration, { targetError: EPSILON, confidence: CONFIDENCE, classCount: 3 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { kCenterGreedy, selectBatch, seededRandom } from '../src/index.js';
+import { createRng } from '@labelloop/common';
+import { kCenterGreedy, selectBatch } from '../src/index.js';
 
 /** n points in a tight cluster (±0.05) around a centre. */
 function cluster(centre: number[], n: number, random: () => number): number[][] {
@@ -9,7 +10,7 @@ function cluster(centre: number[], n: number, random: () => number): number[][] 
 
 describe('kCenterGreedy', () => {
   it('picks spread points: one per cluster before a second from any', () => {
-    const random = seededRandom(1);
+    const random = createRng(1).next;
     const centres = [[0, 0], [10, 0], [0, 10], [10, 10]];
     const points = centres.flatMap((c) => cluster(c, 25, random));
     const picked = kCenterGreedy(points, 4);
@@ -33,7 +34,7 @@ describe('kCenterGreedy', () => {
 
 describe('selectBatch', () => {
   it('takes the top candidates by score, then spreads them', () => {
-    const random = seededRandom(2);
+    const random = createRng(2).next;
     // 30 high-scoring near-duplicates at the origin, 3 slightly lower-scoring points elsewhere, 67 low scorers.
     const embeddings = [...cluster([0, 0], 30, random), [10, 0], [0, 10], [10, 10], ...cluster([5, 5], 67, random)];
     const scores = [...Array.from({ length: 30 }, () => 0.9 + random() * 0.1), 0.8, 0.8, 0.8, ...Array.from({ length: 67 }, () => 0.1)];

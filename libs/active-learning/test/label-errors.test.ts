@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { perClassThresholds, seededRandom, suspectLabelErrors, type LabelledPrediction } from '../src/index.js';
+import { createRng } from '@labelloop/common';
+import { perClassThresholds, suspectLabelErrors, type LabelledPrediction } from '../src/index.js';
 
 /** A softmax-like vector: `p` on the predicted class, the rest spread evenly. */
 function vector(classCount: number, predicted: number, p: number): number[] {
@@ -9,7 +10,7 @@ function vector(classCount: number, predicted: number, p: number): number[] {
 
 describe('suspectLabelErrors', () => {
   it('finds planted flipped labels among many correct ones', () => {
-    const random = seededRandom(11);
+    const random = createRng(11).next;
     const K = 10;
     const items: LabelledPrediction[] = [];
     const truth: number[] = [];

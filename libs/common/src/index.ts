@@ -12,5 +12,7 @@ export * from './grpc/health.js';
 export * from './grpc/server-middleware.js';
 export * from './grpc/server.js';
 export * from './grpc/client.js';
+export * from './grpc/health-check.js';
 export * from './grpc/security.js';
+export * from './random.js';
 export { Status, ServerError, Metadata } from 'nice-grpc-common';

@@ -4,7 +4,7 @@ import { createClient, type Metadata } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import { ServerReflectionService } from 'nice-grpc-server-reflection';
 import reflectionPb from 'nice-grpc-server-reflection/lib/proto/grpc/reflection/v1/reflection_pb.js';
-import { createGrpcChannel, GrpcCallError, runWithRequestId, Status } from '../src/index.js';
+import { createGrpcChannel, GrpcCallError, isGrpcServing, runWithRequestId, Status } from '../src/index.js';
 import { startDatasetServer, type Started } from './fixtures.js';
 
 const SERVING = 1;
@@ -66,6 +66,17 @@ describe('gRPC server', () => {
     } finally {
       channel.close();
     }
+  });
+
+  it('isGrpcServing: false while NOT_SERVING or nobody listens, true once SERVING', async () => {
+    a.grpc.health.setServing(false);
+    assert.equal(await isGrpcServing(a.address), false);
+    a.grpc.health.setServing(true);
+    assert.equal(await isGrpcServing(a.address), true);
+    assert.equal(await isGrpcServing(a.address, { service: DATASET_SERVICE }), true);
+    assert.equal(await isGrpcServing(a.address, { service: 'no.such.Service' }), false);
+    // Port 1 (tcpmux): nothing listens there on a test machine.
+    assert.equal(await isGrpcServing('127.0.0.1:1', { timeoutMs: 500 }), false);
   });
 
   it('lists and describes the services over reflection', async () => {

@@ -1,5 +1,4 @@
 // @labelloop/ml: TensorFlow.js backends and kernels, models, training, evaluation, active learning.
-export { createRng, type Rng, type MutableArrayLike } from './random.js';
 export {
   type ImageSpec, type ImageBatch, imageBytes, decodeImage, decodeImages, type DecodeImagesOptions, type DecodeFailure,
   type LabelledImageBytes, ImageSet, loadImageSet, classCounts, type LoadImageSetOptions, augment, type AugmentKind,

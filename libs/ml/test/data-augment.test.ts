@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { mnistPixels } from '@labelloop/testing';
 import { augment, type ImageSpec } from '../src/data/index.js';
-import { createRng } from '../src/random.js';
+import { createRng } from '@labelloop/common';
 
 const DIGIT: ImageSpec = { width: 28, height: 28, channels: 1 };
 

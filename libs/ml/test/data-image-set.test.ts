@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { mnistLabel, mnistPixels, mnistPng } from '@labelloop/testing';
 import { classCounts, classWeights, ImageSet, loadImageSet, sampleWeights } from '../src/data/index.js';
-import { createRng } from '../src/random.js';
+import { createRng } from '@labelloop/common';
 
 test('loadImageSet collects MNIST PNGs into uint8 NHWC; bad bytes are reported and skipped', async () => {
   const items = await Promise.all(

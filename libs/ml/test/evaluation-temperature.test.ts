@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { calibrationReport, evaluate, fitTemperature, MIN_TEMPERATURE, negativeLogLikelihood, softmaxWithTemperature } from '../src/evaluation/index.js';
-import { createRng, type Rng } from '../src/random.js';
+import { createRng, type Rng } from '@labelloop/common';
 
 /**
  * Logits z of a perfectly calibrated model (labels drawn from softmax(z)), returned multiplied by

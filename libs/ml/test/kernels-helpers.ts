@@ -2,7 +2,7 @@
 // reference tfjs ships) and on `wasm` with labelloop's kernels, and finite differences.
 import * as tf from '@tensorflow/tfjs';
 import { useWasmBackend } from '../src/backend/wasm-backend.js';
-import { createRng } from '../src/random.js';
+import { createRng } from '@labelloop/common';
 
 export type Backend = 'cpu' | 'wasm';
 

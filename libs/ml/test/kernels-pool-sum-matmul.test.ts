@@ -13,7 +13,7 @@ import {
   relativeError,
   weightedSum,
 } from './kernels-helpers.js';
-import { createRng } from '../src/random.js';
+import { createRng } from '@labelloop/common';
 
 const TOLERANCE = 1e-4;
 const log = new ErrorLog();

@@ -1,8 +1,7 @@
 // The retraining rule's pure parts: new vs older, replay quotas, seeded selection, preconditions.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FailedPreconditionError } from '@labelloop/common';
-import { createRng } from '@labelloop/ml';
+import { createRng, FailedPreconditionError } from '@labelloop/common';
 import type { DatasetInfo } from '../src/adapters/dataset-reader.js';
 import { createReplaySelector, itemKind, replayQuotas } from '../src/domain/job/snapshot-plan.js';
 import { planSnapshot, type SnapshotCounts } from '../src/domain/job/snapshot-source.js';

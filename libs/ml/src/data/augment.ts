@@ -1,4 +1,4 @@
-import type { Rng } from '../random.js';
+import type { Rng } from '@labelloop/common';
 import { assertImageSpec, type ImageBatch, type ImageSpec, imageBytes } from './image-spec.js';
 
 export type AugmentKind = 'digits' | 'photos';

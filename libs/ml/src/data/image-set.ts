@@ -1,4 +1,4 @@
-import type { Rng } from '../random.js';
+import type { Rng } from '@labelloop/common';
 import { type DecodeFailure, decodeImages, type LabelledImageBytes } from './decode-images.js';
 import { assertImageSpec, type ImageBatch, type ImageSpec } from './image-spec.js';
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRng, type Rng } from '../random.js';
+import { createRng, type Rng } from '@labelloop/common';
 
 // Layers with seeded initializers: the same build seed gives the same weights on every backend
 // (tfjs draws initial values in JS with seedrandom, not in a backend kernel).

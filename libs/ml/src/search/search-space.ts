@@ -1,6 +1,6 @@
 // The original design's four knobs: optimizer, learning rate, epochs, momentum.
 import type { OptimizerConfig, OptimizerName } from '../engine/types.js';
-import { createRng } from '../random.js';
+import { createRng } from '@labelloop/common';
 
 export interface SearchSpace {
   optimizers: OptimizerName[];

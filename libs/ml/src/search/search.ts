@@ -1,9 +1,8 @@
 // Hyper-parameter search as a plain state machine over JSON state: proposeTrials hands out independent
 // units of work (a trainer fleet may run them anywhere, in parallel), recordResult feeds results back,
 // best picks the winner on the validation metric. The state can be persisted between any two calls.
-import { NotFoundError } from '@labelloop/common';
+import { createRng, NotFoundError } from '@labelloop/common';
 import type { OptimizerConfig } from '../engine/types.js';
-import { createRng } from '../random.js';
 import { sampleConfig, type SearchSpace, searchSpace } from './search-space.js';
 
 export interface Trial {

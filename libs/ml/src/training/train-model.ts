@@ -1,12 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
-import { InvalidArgumentError } from '@labelloop/common';
+import { createRng, InvalidArgumentError, type Rng } from '@labelloop/common';
 import { sampleWeights } from '../data/class-weights.js';
 import type { ImageSet } from '../data/image-set.js';
 import type { ImageBatch } from '../data/image-spec.js';
 import type { TrainingEngine } from '../engine/types.js';
 import { setModelWeights } from '../engine/local-engine.js';
 import { buildModel } from '../models/build-model.js';
-import { createRng, type Rng } from '../random.js';
 import type { EpochStats, TrainingProgress } from './progress.js';
 import { validate } from './validate.js';
 

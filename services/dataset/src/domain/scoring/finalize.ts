@@ -1,8 +1,8 @@
+import { createRng } from '@labelloop/common';
 import {
   acceptingThreshold,
   chooseAutoLabelThresholds,
   sampleAudit,
-  seededRandom,
   selectBatch,
   suspectLabelErrors,
   type CalibrationPrediction,
@@ -121,7 +121,7 @@ export function planFinalization(input: {
     ours.map(({ item, target }) => ({ itemId: item.itemId, subjectLabel: target!.value })),
     settings.auditShare,
     settings.auditMinimum,
-    seededRandom(seedOf(job.id)),
+    createRng(seedOf(job.id)).next,
   );
 
   // d. Suspected label errors: labels set before the job began (a person has looked at the rest since).

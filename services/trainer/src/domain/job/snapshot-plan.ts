@@ -1,6 +1,6 @@
 // The retraining rule, as pure functions: which labelled items are new, how many older ones each
 // class replays, and a streaming seeded choice of exactly that many (no list of items is held).
-import type { Rng } from '@labelloop/ml';
+import type { Rng } from '@labelloop/common';
 import type { LabelledItem } from '../../adapters/dataset-reader.js';
 
 export type SnapshotRole = 'new' | 'replay' | 'validation' | 'test';

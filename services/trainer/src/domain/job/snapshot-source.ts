@@ -1,8 +1,7 @@
 // Builds a snapshot from the dataset in two streaming passes over its labelled items: the first
 // counts (per class: new and older train items, validation, test) so the replay quotas and the
 // preconditions are known before any image is fetched; the second yields each item with its role.
-import { FailedPreconditionError } from '@labelloop/common';
-import { createRng } from '@labelloop/ml';
+import { createRng, FailedPreconditionError } from '@labelloop/common';
 import type { DatasetInfo, DatasetReader, LabelledItem } from '../../adapters/dataset-reader.js';
 import type { ManifestLine } from './manifest.js';
 import { createReplaySelector, itemKind, type ItemKind, replayQuotas } from './snapshot-plan.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createRng } from '../src/random.js';
+import { createRng } from '../src/index.js';
 
 test('the same seed gives the same stream, different seeds differ', () => {
   const a = createRng(42);
