@@ -1,3 +1,10 @@
+// Items and their labels. For code in this service that changes labels outside SetLabel (review
+// answers, audits), inside a caller's transaction:
+//   setLabelIn(tx, itemId, request)              — the SetLabel path;
+//   removeLabelIn(tx, itemId, { actor, source }) — history row with an empty value, item unlabelled;
+//   excludeItemIn(tx, itemId, actor)             — "not in classes": excluded_at set, label removed;
+// then items.afterLabelCommit(source | null) once the transaction committed; removeLabel /
+// excludeItem do the same in their own transaction. Model labels change in bulk in scoring-writes.ts.
 import { NotFoundError } from '@labelloop/common';
 import type { Database, Queryable } from '@labelloop/storage';
 import { validateLabelRequest } from '../domain/label-plan.js';
