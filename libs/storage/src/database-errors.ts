@@ -29,3 +29,24 @@ export function toDatabaseError(err: unknown): unknown {
   unavailable.cause = err;
   return unavailable;
 }
+
+// 40P01 deadlock_detected, 40001 serialization_failure: PostgreSQL aborted this transaction so
+// that another could go on; running it again is the documented remedy.
+const CONFLICT_SQLSTATES = new Set(['40P01', '40001']);
+
+/**
+ * Runs a transaction again (up to `attempts` times in all, after a short jittered pause) when
+ * PostgreSQL aborts it for a deadlock or a serialization failure — e.g. two transactions locking
+ * several rows in different orders. Any other error is thrown at once.
+ */
+export async function retryOnConflict<T>(run: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      if (attempt >= attempts || typeof code !== 'string' || !CONFLICT_SQLSTATES.has(code)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 20));
+    }
+  }
+}

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, UnavailableError } from '@labelloop/common';
 import { freePort } from '@labelloop/embedded';
-import { openDatabase, PgDatabase, type Database } from '../src/index.js';
+import { openDatabase, PgDatabase, retryOnConflict, type Database } from '../src/index.js';
 import { databaseUrl, pgliteTarget, pgSkipNote, postgresTarget, type DbTarget } from './targets.js';
 
 const targets: Array<{ kind: 'pglite' | 'pg'; make: () => Promise<DbTarget> }> = [{ kind: 'pglite', make: pgliteTarget }];
@@ -197,4 +197,55 @@ test('openDatabase logs the kind and a redacted URL, and needs a URL or a folder
   assert.match(logged, /someone:\*\*\*@127\.0\.0\.1/);
   assert.doesNotMatch(logged, /hunter2/);
   await assert.rejects(openDatabase({}), /DATABASE_URL.*PGLITE_DIR/);
+});
+
+describe('retryOnConflict', () => {
+  test('passes other errors through at once, and gives up after its attempts', async () => {
+    let runs = 0;
+    const unique = Object.assign(new Error('duplicate key'), { code: '23505' });
+    await assert.rejects(retryOnConflict(async () => (runs++, Promise.reject(unique))), unique);
+    assert.equal(runs, 1);
+    runs = 0;
+    const deadlock = Object.assign(new Error('deadlock detected'), { code: '40P01' });
+    await assert.rejects(retryOnConflict(async () => (runs++, Promise.reject(deadlock)), 3), deadlock);
+    assert.equal(runs, 3);
+  });
+
+  test(
+    'PostgreSQL: two transactions locking two rows in opposite orders — the one aborted for the deadlock runs again, both commit',
+    { skip: databaseUrl ? false : 'set DATABASE_URL: PGlite has one connection, so no deadlock' },
+    async () => {
+      const target = await postgresTarget(databaseUrl!);
+      try {
+        const db = await target.open();
+        await db.exec('CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL); INSERT INTO counters VALUES (1, 0), (2, 0);');
+        const codes: string[] = [];
+        let runs = 0;
+        const bumpBoth = (first: number, second: number) =>
+          retryOnConflict(async () => {
+            runs++;
+            try {
+              await db.transaction(async (tx) => {
+                await tx.query('UPDATE counters SET n = n + 1 WHERE id = $1', [first]);
+                await sleep(300); // both now hold their first row
+                await tx.query('UPDATE counters SET n = n + 1 WHERE id = $1', [second]);
+              });
+            } catch (err) {
+              codes.push(String((err as { code?: unknown }).code));
+              throw err;
+            }
+          });
+        await Promise.all([bumpBoth(1, 2), bumpBoth(2, 1)]);
+        assert.deepEqual(codes, ['40P01'], 'one transaction was aborted for the deadlock');
+        assert.equal(runs, 3);
+        const { rows } = await db.query<{ id: number; n: number }>('SELECT id, n FROM counters ORDER BY id');
+        assert.deepEqual(rows, [
+          { id: 1, n: 2 },
+          { id: 2, n: 2 },
+        ]);
+      } finally {
+        await target.dispose();
+      }
+    },
+  );
 });

@@ -8,6 +8,7 @@ import { DatasetRepository } from './adapters/dataset-repository.js';
 import { S3ImageObjects } from './adapters/image-objects.js';
 import { ImportRepository } from './adapters/import-repository.js';
 import { ItemRepository } from './adapters/item-repository.js';
+import { ReviewReportRepository } from './adapters/review-report-repository.js';
 import { ReviewRepository } from './adapters/review-repository.js';
 import { ScoringRepository } from './adapters/scoring-repository.js';
 import type { DatasetConfig } from './config.js';
@@ -87,6 +88,7 @@ export function createDatasetServer(deps: DatasetServerDeps): DatasetServer {
   registerScoringGauges(registry, scoringStore, (err) => logger.warn({ err }, 'reading the scoring gauges failed'));
   const review = new ReviewService({
     store: new ReviewRepository(db, datasets, items),
+    reports: new ReviewReportRepository(db),
     datasets,
     refinalizeLatest: (datasetId) => scoring.refinalizeLatest(datasetId),
     logger,

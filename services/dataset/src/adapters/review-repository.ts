@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import type { Database, Queryable } from '@labelloop/storage';
+import { retryOnConflict, type Database, type Queryable } from '@labelloop/storage';
 import {
   answerRefusal,
   auditOutcome,
@@ -8,25 +7,19 @@ import {
   type Refusal,
   type TaskState,
 } from '../domain/review/answer-rules.js';
-import {
-  REVIEW_REASONS,
-  type AnswerResult,
-  type AuditCounts,
-  type QueueDepth,
-  type ReviewAnswer,
-  type ReviewReason,
-} from '../domain/review/types.js';
-import type { AutoLabelDecision } from '../domain/scoring/types.js';
+import type { AnswerResult, AuditCounts, ReviewAnswer, ReviewReason } from '../domain/review/types.js';
 import type { Dataset, Item, LabelSource } from '../domain/types.js';
 import type { DatasetRepository } from './dataset-repository.js';
+import { enqueueAtFront, revokeModelLabels } from './audit-revocation.js';
 import type { ItemRepository } from './item-repository.js';
-import { enqueueMany, itemLabelRemovedEvent } from './outbox-events.js';
 import { RemainingCount } from './remaining-count.js';
 import { ITEM_COLUMNS, isUuid, itemFromRow, type ItemRow } from './rows.js';
 
-// The review queue in PostgreSQL (review_tasks, audit_results, audit_failures). Leases are taken
-// with FOR UPDATE SKIP LOCKED, so concurrent reviewers on a real server never receive the same task;
-// on PGlite (one connection) transactions run one after another, which is just as safe.
+// The review queue in PostgreSQL (review_tasks, audit_results, audit_failures); its figures for the
+// report are in review-report-repository.ts, a failed audit's revocation in audit-revocation.ts.
+// Leases are taken with FOR UPDATE SKIP LOCKED, so concurrent reviewers on a real server never
+// receive the same task; on PGlite (one connection) transactions run one after another, which is
+// just as safe.
 
 /** A task just leased, with what the reviewer is shown. */
 export interface LeasedTask {
@@ -85,7 +78,7 @@ interface TaskRow {
  * A task that still makes sense to serve: its item is not excluded, and an 'uncertain' item has not
  * got a human or import label some other way meanwhile (the next scoring drops such tasks).
  */
-const SERVABLE = `NOT EXISTS (
+export const SERVABLE = `NOT EXISTS (
   SELECT 1 FROM dataset.items i
    WHERE i.id = t.item_id
      AND (i.excluded_at IS NOT NULL OR (t.reason = 'uncertain' AND i.label_source IN ('human', 'import'))))`;
@@ -99,10 +92,6 @@ const SERVABLE_ROW = `NOT (
     FROM dataset.items i WHERE i.id = t.item_id)`;
 const OPEN = '(t.leased_by IS NULL OR t.lease_expires_at <= now())';
 
-const DEADLOCK = '40P01';
-/** Labels per statement when a failed audit revokes a version's labels. */
-const REVOKE_CHUNK = 1000;
-const SERIALIZATION_FAILURE = '40001';
 
 export class ReviewRepository {
   private readonly remaining: RemainingCount;
@@ -332,102 +321,6 @@ export class ReviewRepository {
     );
     return rows[0]?.v ?? undefined;
   }
-
-  /** Open tasks by reason (those still worth serving), and how many of them are under a live lease. */
-  async queueDepth(datasetId: string): Promise<QueueDepth> {
-    const { rows } = await this.db.query<{ reason: ReviewReason; n: number; leased: number }>(
-      `SELECT reason, count(*) AS n, count(*) FILTER (WHERE leased_by IS NOT NULL AND lease_expires_at > now()) AS leased
-         FROM dataset.review_tasks t WHERE dataset_id = $1 AND ${SERVABLE} GROUP BY reason`,
-      [datasetId],
-    );
-    const depth: QueueDepth = { uncertain: 0, audit: 0, suspectedLabelError: 0, leased: 0 };
-    for (const row of rows) {
-      if (row.reason === 'uncertain') depth.uncertain = row.n;
-      if (row.reason === 'audit') depth.audit = row.n;
-      if (row.reason === 'suspected_label_error') depth.suspectedLabelError = row.n;
-      depth.leased += row.leased;
-    }
-    return depth;
-  }
-
-  /** Audit counts of every model version of the dataset. */
-  async auditCountsByVersion(datasetId: string): Promise<Map<number, AuditCounts>> {
-    const { rows } = await this.db.query<AuditCounts & { model_version: number }>(
-      `SELECT model_version, count(*) AS audited, count(*) FILTER (WHERE NOT correct) AS errors
-         FROM dataset.audit_results WHERE dataset_id = $1 GROUP BY model_version`,
-      [datasetId],
-    );
-    return new Map(rows.map((row) => [row.model_version, { audited: row.audited, errors: row.errors }]));
-  }
-
-  /** Current labels by source (excluded items have none). */
-  async labelCounts(datasetId: string): Promise<Record<LabelSource, number>> {
-    const { rows } = await this.db.query<{ source: LabelSource; n: number }>(
-      `SELECT label_source AS source, count(*) AS n FROM dataset.items
-        WHERE dataset_id = $1 AND label_source IS NOT NULL GROUP BY label_source`,
-      [datasetId],
-    );
-    const counts: Record<LabelSource, number> = { human: 0, model: 0, import: 0 };
-    for (const row of rows) counts[row.source] = row.n;
-    return counts;
-  }
-
-  /** Successful scoring jobs' decisions (jsonb as the scoring code wrote it), newest version first. */
-  async scoredVersions(datasetId: string): Promise<Array<{ modelVersion: number; decision: AutoLabelDecision | null }>> {
-    const { rows } = await this.db.query<{ model_version: number; decision: AutoLabelDecision | null }>(
-      `SELECT model_version, decision FROM dataset.scoring_jobs
-        WHERE dataset_id = $1 AND status = 'SUCCEEDED' ORDER BY model_version DESC`,
-      [datasetId],
-    );
-    return rows.map((row) => ({ modelVersion: row.model_version, decision: row.decision }));
-  }
-
-  /** For the metrics: open tasks per dataset and reason. */
-  async queueDepthsOfAllDatasets(): Promise<Array<{ datasetId: string; reason: ReviewReason; n: number }>> {
-    // Every dataset and reason, so a queue that emptied reads 0 rather than vanishing.
-    const { rows } = await this.db.query<{ dataset_id: string; reason: ReviewReason; n: number }>(
-      `SELECT d.id AS dataset_id, r.reason, count(t.id) AS n
-         FROM dataset.datasets d
-        CROSS JOIN unnest($1::text[]) AS r (reason)
-         LEFT JOIN dataset.review_tasks t ON t.dataset_id = d.id AND t.reason = r.reason AND ${SERVABLE}
-        WHERE d.deleted_at IS NULL
-        GROUP BY d.id, r.reason`,
-      [[...REVIEW_REASONS]],
-    );
-    return rows.map((row) => ({ datasetId: row.dataset_id, reason: row.reason, n: row.n }));
-  }
-
-  /** Live datasets with at least one finished scoring (the labels-saved gauge reports these). */
-  async datasetsWithScorings(): Promise<string[]> {
-    const { rows } = await this.db.query<{ dataset_id: string }>(
-      `SELECT DISTINCT j.dataset_id FROM dataset.scoring_jobs j JOIN dataset.datasets d ON d.id = j.dataset_id
-        WHERE j.status = 'SUCCEEDED' AND d.deleted_at IS NULL`,
-    );
-    return rows.map((row) => row.dataset_id);
-  }
-
-  /** For the metrics: audit counts per dataset and model version, with the dataset's ε and confidence. */
-  async auditsOfAllDatasets(): Promise<
-    Array<AuditCounts & { datasetId: string; modelVersion: number; targetError: number; confidence: number }>
-  > {
-    const { rows } = await this.db.query<
-      AuditCounts & { dataset_id: string; model_version: number; al_target_error: number; al_confidence: number }
-    >(
-      `SELECT a.dataset_id, a.model_version, count(*) AS audited, count(*) FILTER (WHERE NOT a.correct) AS errors,
-              d.al_target_error, d.al_confidence
-         FROM dataset.audit_results a JOIN dataset.datasets d ON d.id = a.dataset_id
-        WHERE d.deleted_at IS NULL
-        GROUP BY a.dataset_id, a.model_version, d.al_target_error, d.al_confidence`,
-    );
-    return rows.map((row) => ({
-      datasetId: row.dataset_id,
-      modelVersion: row.model_version,
-      audited: row.audited,
-      errors: row.errors,
-      targetError: row.al_target_error,
-      confidence: row.al_confidence,
-    }));
-  }
 }
 
 function taskState(row: TaskRow): TaskState {
@@ -456,89 +349,4 @@ async function latestProbabilities(q: Queryable, itemIds: readonly string[]): Pr
     [[...itemIds]],
   );
   return new Map(rows.map((row) => [row.item_id, row.probabilities.map(Number)]));
-}
-
-/**
- * Removes every label the model version gave in the dataset, as ItemRepository.removeLabelIn would
- * one by one (history row with an empty value, split cleared, ItemLabeled event with an empty
- * label), in a few set-based statements: a failed audit may revoke thousands. Model labels hold no
- * stratification counters. The rows are locked with their condition re-checked, so an item a
- * reviewer labelled meanwhile keeps its label. Returns the item ids, in ingestion order.
- */
-async function revokeModelLabels(tx: Queryable, datasetId: string, modelVersion: number, actor: string) {
-  const locked = await tx.query<{ id: string; label: string }>(
-    `SELECT id, label FROM dataset.items
-      WHERE dataset_id = $1 AND label_source = 'model' AND label_model_version = $2
-      ORDER BY seq FOR UPDATE`,
-    [datasetId, String(modelVersion)],
-  );
-  const revoked: string[] = [];
-  for (let start = 0; start < locked.rows.length; start += REVOKE_CHUNK) {
-    const chunk = locked.rows.slice(start, start + REVOKE_CHUNK);
-    const previous = new Map(chunk.map((row) => [row.id, row.label]));
-    const updated = await tx.query<ItemRow>(
-      `UPDATE dataset.items
-          SET label = NULL, label_source = NULL, label_actor = NULL, label_confidence = NULL,
-              label_model_version = NULL, labeled_at = NULL, label_version = label_version + 1, split = NULL
-        WHERE id = ANY($1::uuid[]) RETURNING ${ITEM_COLUMNS}`,
-      [[...previous.keys()]],
-    );
-    const items = updated.rows.map(itemFromRow).sort((a, b) => a.seq - b.seq);
-    await tx.query(
-      `INSERT INTO dataset.item_labels (id, item_id, value, source, actor, confidence, model_version, version)
-       SELECT u.id, u.item_id, '', 'model', $3, NULL, '', u.version
-         FROM unnest($1::uuid[], $2::uuid[], $4::bigint[]) AS u(id, item_id, version)`,
-      [items.map(() => randomUUID()), items.map((item) => item.id), actor, items.map((item) => item.labelVersion)],
-    );
-    await enqueueMany(
-      tx,
-      items.map((item) => itemLabelRemovedEvent(item, previous.get(item.id)!, actor)),
-    );
-    revoked.push(...items.map((item) => item.id));
-  }
-  return revoked;
-}
-
-/**
- * Items whose auto-labels were revoked go before everything queued (their priorities are below
- * the dataset's lowest), ordered by their latest prediction's acquisition score, best first.
- * An item that already has a task (an audit not answered yet) keeps it.
- */
-async function enqueueAtFront(tx: Queryable, datasetId: string, modelVersion: number, itemIds: string[]) {
-  if (itemIds.length === 0) return;
-  await tx.query(
-    `WITH base AS (
-       SELECT least(coalesce(min(priority), 0), 0) AS p FROM dataset.review_tasks WHERE dataset_id = $1
-     ), ranked AS (
-       SELECT i.id AS item_id, coalesce(p.model_version, $3) AS model_version,
-              row_number() OVER (ORDER BY p.acquisition_score DESC NULLS LAST, i.seq) AS rank
-         FROM dataset.items i
-         LEFT JOIN LATERAL (
-           SELECT model_version, acquisition_score FROM dataset.predictions pr
-            WHERE pr.item_id = i.id ORDER BY model_version DESC LIMIT 1) p ON true
-        WHERE i.id = ANY($2::uuid[])
-     )
-     INSERT INTO dataset.review_tasks (id, dataset_id, item_id, reason, priority, model_version)
-     SELECT gen_random_uuid(), $1, ranked.item_id, 'uncertain', base.p - $4 - 1 + ranked.rank, ranked.model_version
-       FROM ranked, base
-     ON CONFLICT (item_id) DO NOTHING`,
-    [datasetId, itemIds, modelVersion, itemIds.length],
-  );
-}
-
-/**
- * Label changes lock item rows and class counters; a transaction that locks several items (a
- * revocation, a finalization) can meet a reviewer's answer in the other order. PostgreSQL then
- * aborts one of them: that one simply runs again.
- */
-async function retryOnConflict<T>(run: () => Promise<T>, attempts = 4): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await run();
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (attempt >= attempts || (code !== DEADLOCK && code !== SERIALIZATION_FAILURE)) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 20));
-    }
-  }
 }

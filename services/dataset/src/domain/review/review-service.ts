@@ -36,6 +36,10 @@ export interface ReviewStore {
     actor: string;
   }): Promise<{ firstTime: boolean; revokedLabels: number; errorScale: number }>;
   latestScoredVersion(datasetId: string): Promise<number | undefined>;
+}
+
+/** The figures the report and the gauges read (adapters/review-report-repository.ts). */
+export interface ReviewReportSource {
   queueDepth(datasetId: string): Promise<QueueDepth>;
   auditCountsByVersion(datasetId: string): Promise<Map<number, AuditCounts>>;
   labelCounts(datasetId: string): Promise<Record<LabelSource, number>>;
@@ -56,6 +60,7 @@ export interface ReviewGaugeValues {
 
 export interface ReviewServiceDeps {
   store: ReviewStore;
+  reports: ReviewReportSource;
   datasets: { get(id: string): Promise<Dataset> };
   /**
    * Finalizes the dataset's latest scoring job again (its threshold then uses the halved error
@@ -178,9 +183,9 @@ export class ReviewService {
   }
 
   async gaugeValues(): Promise<ReviewGaugeValues> {
-    const { store } = this.deps;
-    const queue = await store.queueDepthsOfAllDatasets();
-    const audits = (await store.auditsOfAllDatasets()).map((row) => {
+    const { reports } = this.deps;
+    const queue = await reports.queueDepthsOfAllDatasets();
+    const audits = (await reports.auditsOfAllDatasets()).map((row) => {
       const summary = summarizeAudit(row.modelVersion, row, row);
       return {
         datasetId: row.datasetId,
@@ -191,7 +196,7 @@ export class ReviewService {
       };
     });
     const saved: Array<{ datasetId: string; n: number }> = [];
-    for (const datasetId of await store.datasetsWithScorings()) {
+    for (const datasetId of await reports.datasetsWithScorings()) {
       saved.push({ datasetId, n: (await this.report(datasetId)).estimatedLabelsSaved });
     }
     return { queue, audits, saved };
@@ -199,11 +204,11 @@ export class ReviewService {
 
   async report(datasetId: string): Promise<ActiveLearningReport> {
     const dataset = await this.deps.datasets.get(datasetId);
-    const { store } = this.deps;
-    const scorings = await store.scoredVersions(dataset.id);
-    const audits = await store.auditCountsByVersion(dataset.id);
-    const queue = await store.queueDepth(dataset.id);
-    const labels = await store.labelCounts(dataset.id);
+    const { reports } = this.deps;
+    const scorings = await reports.scoredVersions(dataset.id);
+    const audits = await reports.auditCountsByVersion(dataset.id);
+    const queue = await reports.queueDepth(dataset.id);
+    const labels = await reports.labelCounts(dataset.id);
     return buildReport({
       targetError: dataset.activeLearning.targetError,
       confidence: dataset.activeLearning.confidence,
