@@ -11,8 +11,6 @@ export interface BlobInfo {
 
 export interface PutOptions {
   contentType?: string;
-  /** Known length lets a stream go up in one PutObject instead of a multipart upload. */
-  contentLength?: number;
 }
 
 export interface BlobStore {

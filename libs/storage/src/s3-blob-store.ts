@@ -83,8 +83,10 @@ export class S3BlobStore implements BlobStore {
 
   async put(key: string, body: Buffer | Uint8Array | Readable, options: PutOptions = {}): Promise<void> {
     try {
-      if (body instanceof Readable && options.contentLength === undefined) {
-        // Unknown length: multipart through lib-storage (one PutObject when it fits one part).
+      if (body instanceof Readable) {
+        // A stream goes up through lib-storage in buffered parts (one PutObject when it fits one
+        // part), so the SDK can send a part again when its connection drops; a stream it had
+        // half sent could not be ("non-retryable streaming request").
         const upload = new Upload({
           client: this.client,
           params: { Bucket: this.bucket, Key: key, Body: body, ContentType: options.contentType },
@@ -95,13 +97,7 @@ export class S3BlobStore implements BlobStore {
         return;
       }
       await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: body,
-          ContentType: options.contentType,
-          ContentLength: options.contentLength ?? (body as Uint8Array).byteLength,
-        }),
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: options.contentType, ContentLength: body.byteLength }),
       );
     } catch (err) {
       throw toBlobError(err, `object ${key}`, this.secrets);

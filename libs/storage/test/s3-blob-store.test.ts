@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { InvalidArgumentError, NotFoundError, UnavailableError } from '@labelloop/common';
@@ -86,13 +87,56 @@ describe('S3BlobStore against s3rver over HTTP', () => {
     assert.equal((await store.head('big/multipart.bin'))?.size, data.length);
   });
 
-  test('a stream with a known length goes up as one PutObject, byte-exact', async () => {
+  test('a stream that fits one part goes up byte-exact', async () => {
     const data = randomBytes(2 * 1024 * 1024 + 1);
-    await store.put('big/single.bin', chunked(data, 65_536), { contentLength: data.length });
+    await store.put('big/single.bin', chunked(data, 65_536));
     assert.equal(sha256(await store.getBuffer('big/single.bin')), sha256(data));
     const small = Buffer.from('tiny stream');
     await store.put('big/tiny.bin', chunked(small, 4));
     assert.deepEqual(await store.getBuffer('big/tiny.bin'), small);
+  });
+
+  test('a connection cut during a streamed upload: the upload starts again and lands byte-exact', async () => {
+    // A proxy that resets the first connection once 256 KiB of the request went through — what a
+    // dropped connection or a keep-alive socket the server just closed does to an upload.
+    const target = new URL(s3.endpoint);
+    let connections = 0;
+    const proxy = createServer((client) => {
+      connections++;
+      const upstream = connect(Number(target.port), target.hostname);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+      if (connections === 1) {
+        let forwarded = 0;
+        client.on('data', (chunk: Buffer) => {
+          forwarded += chunk.length;
+          if (forwarded > 256 * 1024 && !client.destroyed) {
+            client.resetAndDestroy();
+            upstream.destroy();
+          }
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const viaProxy = new S3BlobStore({
+      endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+      region: 'us-east-1',
+      bucket: 'blobs',
+      forcePathStyle: true,
+      ...EMBEDDED_S3_CREDENTIALS,
+    });
+    try {
+      const data = randomBytes(1024 * 1024 + 7);
+      const started = performance.now();
+      await viaProxy.put('cut/archive.zip', chunked(data, 65_536));
+      assert.ok(connections >= 2, `the first connection was cut and the upload made another (${connections})`);
+      assert.ok(performance.now() - started < 10_000, 'retried at once, not after a socket timeout');
+      assert.equal(sha256(await store.getBuffer('cut/archive.zip')), sha256(data));
+    } finally {
+      await viaProxy.close();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   test('content-addressed keys put the same bytes at the same key', async () => {

@@ -40,7 +40,7 @@ export async function saveModelArtifact(
       const paths = Array.from({ length: shards }, (_, i) => `group1-shard${i + 1}of${shards}.bin`);
       for (let i = 0; i < shards; i++) {
         const body = weights.subarray(i * shardBytes, (i + 1) * shardBytes);
-        await store.put(prefix + paths[i], body, { contentType: 'application/octet-stream', contentLength: body.length });
+        await store.put(prefix + paths[i], body, { contentType: 'application/octet-stream' });
       }
       const modelJson: tf.io.ModelJSON = {
         modelTopology: artifacts.modelTopology!,

@@ -60,10 +60,7 @@ export class S3ArchiveStore implements ArchiveStore {
   }
 
   async upload(key: string, archive: LocalArchive): Promise<void> {
-    await this.store.put(key, createReadStream(archive.path), {
-      contentType: 'application/zip',
-      contentLength: archive.size,
-    });
+    await this.store.put(key, createReadStream(archive.path), { contentType: 'application/zip' });
   }
 
   /** Fetches the durable copy into a temp file (throws NotFoundError when it is gone). */

@@ -12,10 +12,7 @@ export class S3ImageObjects implements ImageObjects {
   constructor(private readonly store: BlobStore) {}
 
   put(datasetId: string, sha256: string, bytes: Buffer, format: string): Promise<void> {
-    return this.store.put(contentAddressedKey(datasetId, sha256), bytes, {
-      contentType: contentTypeOf(format),
-      contentLength: bytes.length,
-    });
+    return this.store.put(contentAddressedKey(datasetId, sha256), bytes, { contentType: contentTypeOf(format) });
   }
 
   delete(datasetId: string, sha256: string): Promise<void> {
