@@ -86,12 +86,14 @@ test('train on 1,000 digits, follow it, champion ≥ 94 %; label 200 more, retra
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const datasetId: string = created.body.id;
 
-  // 1,000 labelled training digits in train/<class>/, and held-out digits from the MNIST test set
-  // for validation (200) and test (1,000): 150 test items (a 70/15/15 split of the 1,000) would
-  // measure accuracy to about ±2 %, too coarse for a 94 % bar.
+  // 1,000 labelled training digits in train/<class>/, and the MNIST test set held out: its first
+  // 200 digits for validation, the other 9,800 for test. 150 test items (a 70/15/15 split of the
+  // 1,000) would measure accuracy to about ±2 %; 1,000 (test digits 200–1199, the earlier layout)
+  // to ±0.7 %, and those happen to be harder than the set as a whole (0.94 where all 9,800 give
+  // 0.957, same model): models near the 94 % bar passed or failed by the draw.
   const entries: Array<[string, Buffer]> = [];
   for (let i = 0; i < 1000; i++) entries.push([`train/${mnistLabel('train', i)}/train-${i}.png`, await mnistPng('train', i)]);
-  for (let i = 0; i < 1200; i++) {
+  for (let i = 0; i < 10_000; i++) {
     const split = i < 200 ? 'validation' : 'test';
     entries.push([`${split}/${mnistLabel('test', i)}/test-${i}.png`, await mnistPng('test', i)]);
   }
@@ -102,11 +104,11 @@ test('train on 1,000 digits, follow it, champion ≥ 94 %; label 200 more, retra
       const job = (await admin.get(`/v1/imports/${started.body.id}`)).body;
       return ['succeeded', 'failed'].includes(job.status) ? job : undefined;
     },
-    180_000,
+    600_000,
     'the import',
   );
   assert.equal(imported.status, 'succeeded', JSON.stringify(imported));
-  assert.equal(imported.created, 2200);
+  assert.equal(imported.created, 11_000);
   const before = await listAll(admin, datasetId);
   const olderTrain = before.filter((item) => item.split === 'train');
 
