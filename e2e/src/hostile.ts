@@ -146,13 +146,6 @@ export function rawClientStream(address: string, method: string, frames: Buffer[
   });
 }
 
-/** grpc.health.v1 Check of the whole server ('' service): 1 = SERVING. */
-export async function grpcServing(address: string): Promise<boolean> {
-  const outcome = await rawUnary(address, '/grpc.health.v1.Health/Check', Buffer.alloc(0));
-  // HealthCheckResponse { status = 1 (SERVING) } is the two bytes 08 01.
-  return outcome.code === 0 && outcome.response?.equals(Buffer.from([0x08, 0x01])) === true;
-}
-
 // ---------------------------------------------------------------- the ledger
 
 /** Tables whose rows come and go on their own (event plumbing), left out of the row counts. */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createGrpcChannel, createGrpcClient } from '@labelloop/common';
+import { createGrpcChannel, createGrpcClient, isGrpcServing } from '@labelloop/common';
 import { datasetV1, inferenceV1 } from '@labelloop/proto';
 import { createTestDatabase, mnistPng, type TestDatabase } from '@labelloop/testing';
 import { Api } from '../src/api.js';
@@ -16,7 +16,6 @@ import {
   corruptPng,
   FAKE_JPEG,
   GIF,
-  grpcServing,
   HTML_AS_PNG,
   LedgerReader,
   pixelBombPng,
@@ -357,7 +356,7 @@ async function healthy(): Promise<void> {
   const ready = await fetch(`${system.labelloop.gatewayUrl}/readyz`);
   assert.equal(ready.status, 200, 'gateway /readyz');
   for (const service of ['dataset', 'trainer', 'inference'] as const) {
-    assert.ok(await grpcServing(addr(service)), `${service} grpc.health.v1 SERVING`);
+    assert.ok(await isGrpcServing(addr(service), { timeoutMs: 15_000 }), `${service} grpc.health.v1 SERVING`);
   }
 }
 
